@@ -1,0 +1,1 @@
+"""Cases: the catalogue's declaration helper, vocabularies and data generation."""

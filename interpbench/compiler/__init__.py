@@ -1,0 +1,74 @@
+"""From a case to a HookedTransformer and its ground truth, cached on disk."""
+
+from __future__ import annotations
+
+from interpbench.compiler import cache
+from interpbench.compiler.tracr_bridge import BOS, PAD, CompiledCase, compile_tracr, to_hooked_transformer
+from interpbench.registry.specs import CaseSpec
+from interpbench.schemas import Circuit
+
+__all__ = ["BOS", "PAD", "CompiledCase", "load_compiled", "compile_case"]
+
+
+def compile_case(case: CaseSpec) -> CompiledCase:
+    """Compile with tracr (seconds), convert, and derive the ground truth."""
+    from interpbench.compiler.ground_truth import edge_circuit
+
+    art = compile_tracr(case)
+    model, encoding, output_values = to_hooked_transformer(case, art)
+    circuit = edge_circuit(art.craft_model, art.module_names, art.sink_label, model.cfg.n_layers)
+    return CompiledCase(
+        model=model,
+        input_encoding=encoding,
+        output_values=output_values,
+        circuit=circuit,
+        residual_labels=list(art.assembled.residual_labels),
+        artifacts=art,
+    )
+
+
+def load_compiled(case: CaseSpec, use_cache: bool = True) -> CompiledCase:
+    """The compiled case, from the cache when a valid entry exists."""
+    if use_cache:
+        hit = cache.read(case)
+        if hit is not None:
+            return _from_cache(*hit)
+    compiled = compile_case(case)
+    if use_cache:
+        cache.write(case, compiled.model.state_dict(), _meta(compiled))
+    return compiled
+
+
+def _meta(c: CompiledCase) -> dict:
+    return {
+        "cfg": _cfg_dict(c.model.cfg),
+        "input_encoding": [[token, i] for token, i in c.input_encoding.items()],
+        "output_values": c.output_values,
+        "circuit": c.circuit.model_dump(mode="json"),
+        "residual_labels": c.residual_labels,
+    }
+
+
+CFG_FIELDS = (
+    "n_layers d_model d_head n_heads d_mlp d_vocab d_vocab_out n_ctx act_fn normalization_type "
+    "attention_dir default_prepend_bos use_attn_result use_split_qkv_input use_hook_mlp_in"
+).split()
+
+
+def _cfg_dict(cfg) -> dict:
+    return {name: getattr(cfg, name) for name in CFG_FIELDS}
+
+
+def _from_cache(state_dict: dict, meta: dict) -> CompiledCase:
+    from transformer_lens import HookedTransformer, HookedTransformerConfig
+
+    model = HookedTransformer(HookedTransformerConfig(**meta["cfg"], seed=0))
+    model.load_state_dict(state_dict)
+    model.eval()
+    return CompiledCase(
+        model=model,
+        input_encoding={token: i for token, i in meta["input_encoding"]},
+        output_values=meta["output_values"],
+        circuit=Circuit.model_validate(meta["circuit"]),
+        residual_labels=meta["residual_labels"],
+    )

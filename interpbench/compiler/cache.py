@@ -1,0 +1,103 @@
+"""On-disk cache of compiled cases: a compile costs seconds, a cached load milliseconds.
+
+An entry is a folder ``<cache>/tracr/<case>-<key>/`` holding ``model.safetensors``
+and ``meta.json``; the key hashes what affects the weights (the case's definition,
+the tracr and interpbench compile versions). Entries are written aside and renamed
+into place, and ``meta.json`` records the weights' sha256, so a partial or corrupt
+entry is detected and rebuilt, never loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from interpbench.registry.specs import CaseSpec
+
+#: Bump when the conversion changes the weights or the stored fields.
+FORMAT_VERSION = 1
+
+
+def cache_root() -> Path:
+    env = os.environ.get("INTERPBENCH_CACHE")
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("interpbench"))
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def case_key(case: CaseSpec) -> str:
+    """Hash of everything that determines the compiled weights of a case."""
+    try:
+        source = inspect.getsource(inspect.getmodule(case.program))  # type: ignore[arg-type]
+    except (TypeError, OSError):
+        source = repr(case.program)
+    facts = {
+        "format": FORMAT_VERSION,
+        "tracr": _version("tracr-pypi"),
+        "vocab": sorted(map(repr, case.vocab)),
+        "max_seq_len": case.max_seq_len,
+        "causal": case.causal,
+        "program_source": hashlib.sha256(source.encode()).hexdigest(),
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def entry_dir(case: CaseSpec) -> Path:
+    return cache_root() / "tracr" / f"{case.name}-{case_key(case)}"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read(case: CaseSpec) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(state_dict, meta) of a valid entry, or None (missing, partial or corrupt)."""
+    from safetensors.torch import load_file
+
+    folder = entry_dir(case)
+    weights, meta_file = folder / "model.safetensors", folder / "meta.json"
+    try:
+        meta = json.loads(meta_file.read_text())
+        if meta.get("format") != FORMAT_VERSION or meta.get("weights_sha256") != _sha256(weights):
+            raise ValueError("checksum mismatch")
+        return load_file(str(weights)), meta
+    except (OSError, ValueError, KeyError, json.JSONDecodeError, RuntimeError):
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        return None
+
+
+def write(case: CaseSpec, state_dict: dict[str, Any], meta: dict[str, Any]) -> Path:
+    """Store an entry atomically: build it in a temporary folder, then rename."""
+    from safetensors.torch import save_file
+
+    folder = entry_dir(case)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        save_file({k: v.contiguous() for k, v in state_dict.items()}, str(tmp / "model.safetensors"))
+        meta = {**meta, "format": FORMAT_VERSION, "weights_sha256": _sha256(tmp / "model.safetensors")}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return folder

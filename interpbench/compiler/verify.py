@@ -1,0 +1,95 @@
+"""Check a converted model against tracr's own model and against the RASP program."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from interpbench.compiler.tracr_bridge import BOS, CompiledCase
+from interpbench.registry.specs import CaseSpec
+
+
+@dataclass
+class Agreement:
+    n_inputs: int
+    decoded_mismatches: int  # HookedTransformer vs tracr, decoded outputs
+    max_residual_error: float  # HookedTransformer vs tracr, every resid_mid/resid_post
+    rasp_mismatches: int  # HookedTransformer vs the RASP program, where RASP is defined
+    rasp_checked: int
+
+    @property
+    def ok(self) -> bool:
+        return self.decoded_mismatches == 0 and self.max_residual_error <= 1e-5
+
+
+def decode_outputs(compiled: CompiledCase, logits) -> list[list[Any]]:
+    """Model outputs (positions after BOS) as values: class values or numbers."""
+    if compiled.output_values is None:
+        return logits[:, 1:, 0].tolist()
+    idx = logits[:, 1:].argmax(-1).tolist()
+    return [[compiled.output_values[i] for i in row] for row in idx]
+
+
+def _same(a: Any, b: Any, numerical: bool) -> bool:
+    if numerical:
+        return abs(float(a) - float(b)) < 1e-3
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return abs(float(a) - float(b)) < 1e-6
+        except (TypeError, ValueError):
+            return False
+    return a == b
+
+
+def check_agreement(case: CaseSpec, compiled: CompiledCase, inputs: list[list[Any]]) -> Agreement:
+    import jax.numpy as jnp
+    import numpy as np
+    import torch
+
+    from interpbench.cases.data import encode
+
+    assert compiled.artifacts is not None, "agreement needs a fresh compile, not a cache hit"
+    assembled = compiled.artifacts.assembled
+    ids = encode(inputs, compiled.input_encoding)
+    with torch.no_grad():
+        logits, cache = compiled.model.run_with_cache(ids)
+    theirs = assembled.forward(assembled.params, jnp.asarray(ids.numpy()))
+    ours_res = []
+    for layer in range(compiled.model.cfg.n_layers):
+        ours_res += [cache[f"blocks.{layer}.hook_resid_mid"], cache[f"blocks.{layer}.hook_resid_post"]]
+    max_err = max(
+        float(np.abs(np.asarray(t) - o.numpy()).max()) for t, o in zip(theirs.transformer_output.residuals, ours_res)
+    )
+    numerical = compiled.output_values is None
+    unembedded = np.asarray(theirs.unembedded_output)
+    if numerical:
+        tracr_decoded = unembedded[:, 1:].reshape(len(inputs), -1).tolist()
+    else:
+        tracr_decoded = [[compiled.output_values[i] for i in row[1:]] for row in unembedded.tolist()]
+    ours_decoded = decode_outputs(compiled, logits)
+    decoded_mismatches = sum(
+        not all(_same(a, b, numerical) for a, b in zip(r1, r2)) for r1, r2 in zip(ours_decoded, tracr_decoded)
+    )
+    rasp_checked = rasp_mismatches = 0
+    from interpbench.compiler.tracr_bridge import build_program
+
+    from tracr.rasp import rasp
+
+    program = build_program(case)
+    for seq, out in zip(inputs, ours_decoded):
+        expected = case.reference(seq) if case.reference else rasp.evaluate(program, seq)
+        for want, got in zip(expected, out):
+            if want is None:
+                continue
+            rasp_checked += 1
+            rasp_mismatches += not _same(want, got, numerical)
+    return Agreement(len(inputs), decoded_mismatches, max_err, rasp_mismatches, rasp_checked)
+
+
+def sample_inputs(case: CaseSpec, n: int, seed: int = 0) -> list[list[Any]]:
+    from interpbench.cases.data import generate_inputs
+
+    return generate_inputs(case, min_samples=1, max_samples=n, seed=seed)
+
+
+__all__ = ["Agreement", "check_agreement", "sample_inputs", "BOS"]

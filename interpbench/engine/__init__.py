@@ -1,0 +1,207 @@
+"""The patching engine: the model's forward pass over an explicit edge graph.
+
+Every discovery method asks the same question: what does the model output when some
+edges carry ablated (corrupted, mean or zero) activations instead of their own? The
+engine answers it without per-edge hooks. A receiver's input is the sum of its
+senders' outputs, so with ``delta_s = patched_s - ablated_s`` it is
+
+    input_r = sum_s ablated_s + sum_s mask[r, s] * delta_s   (+ the attention biases)
+
+one ``einsum`` per receiver group (the q, k or v inputs of a layer, its MLP input,
+the final residual stream). Masks carry a leading circuit dimension, so a whole ROC
+sweep or a set of ACDC candidates runs as one batched pass. Senders before the first
+layer whose inputs a mask changes produce their clean outputs, which are cached, so
+a pass starts there.
+
+Shapes: ``S`` senders, ``R`` receivers, ``C`` circuits, ``B`` batch, ``P`` positions,
+``D`` d_model, ``H`` heads.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+from interpbench.graph import ComputationalGraph
+
+Ablation = Literal["resample", "mean", "zero"]
+ABLATIONS: tuple[str, ...] = ("resample", "mean", "zero")
+
+
+class PatchingEngine:
+    """Evaluate a HookedTransformer with any set of edges ablated.
+
+    Args:
+        model: a HookedTransformer without LayerNorm (tracr and SIIT models).
+        graph: its computational graph.
+        clean: token ids [B, P] the circuit is evaluated on.
+        corrupted: token ids [B, P] whose activations replace ablated edges
+            (resample ablation).
+    """
+
+    def __init__(self, model, graph: ComputationalGraph, clean: torch.Tensor, corrupted: torch.Tensor) -> None:
+        cfg = model.cfg
+        if cfg.normalization_type is not None:
+            raise ValueError("the patching engine needs a model without LayerNorm")
+        if clean.shape != corrupted.shape:
+            raise ValueError(f"clean {tuple(clean.shape)} and corrupted {tuple(corrupted.shape)} data differ in shape")
+        self.model, self.graph = model, graph
+        self.clean, self.corrupted = clean, corrupted
+        self.n_layers, self.n_heads = cfg.n_layers, cfg.n_heads
+        self.causal = cfg.attention_dir == "causal"
+        self.scale = cfg.attn_scale if cfg.use_attn_scale else 1.0
+        self.has_mlps = graph.has_mlps
+        self.S, self.R = len(graph.senders), len(graph.receivers)
+        # valid[r, s]: sender s is upstream of receiver r.
+        self.valid = torch.zeros(self.R, self.S)
+        for s_name, r_name in graph.edges:
+            self.valid[graph.receiver_index[r_name], graph.sender_index[s_name]] = 1.0
+        self.edge_r = torch.tensor([graph.receiver_index[r] for _, r in graph.edges])
+        self.edge_s = torch.tensor([graph.sender_index[s] for s, _ in graph.edges])
+        # Index ranges: receivers of layer l are q[0:H], k[H:2H], v[2H:3H], then mlp.
+        per_layer_r = 3 * self.n_heads + int(self.has_mlps)
+        self.r_start = [l * per_layer_r for l in range(self.n_layers + 1)]
+        per_layer_s = self.n_heads + int(self.has_mlps)
+        self.s_before_layer = [2 + l * per_layer_s for l in range(self.n_layers + 1)]
+        with torch.no_grad():
+            self.clean_out = self.sender_outputs(clean)  # [S, B, P, D]
+            self.corrupted_out = self.sender_outputs(corrupted)
+
+    # --- masks -------------------------------------------------------------------------
+
+    def edge_mask(self, kept: torch.Tensor) -> torch.Tensor:
+        """Dense masks [C, R, S] from per-edge values [C, E] (graph.edges order)."""
+        kept = kept.to(self.valid.dtype) if kept.dtype == torch.bool else kept
+        dense = torch.zeros(kept.shape[0], self.R, self.S, dtype=kept.dtype)
+        dense[:, self.edge_r, self.edge_s] = kept
+        return dense
+
+    def node_mask(self, kept_nodes: torch.Tensor) -> torch.Tensor:
+        """Dense masks [C, R, S] from per-node values [C, N] (graph.nodes order):
+        an ablated node has every outgoing edge ablated."""
+        C = kept_nodes.shape[0]
+        per_sender = torch.ones(C, self.S, dtype=kept_nodes.dtype if kept_nodes.is_floating_point() else torch.float)
+        idx = torch.tensor([self.graph.sender_index[n] for n in self.graph.nodes])
+        per_sender = per_sender.index_copy(1, idx, kept_nodes.to(per_sender.dtype))
+        return per_sender[:, None, :].expand(C, self.R, self.S) * self.valid
+
+    # --- forward passes ----------------------------------------------------------------
+
+    def ablated_outputs(self, ablation: Ablation) -> torch.Tensor:
+        """Sender outputs used on ablated edges: [S, B, P, D] (or broadcastable)."""
+        if ablation == "resample":
+            return self.corrupted_out
+        if ablation == "mean":
+            return self.clean_out.mean(dim=1, keepdim=True)  # per position, over the data
+        if ablation == "zero":
+            return torch.zeros_like(self.clean_out[:, :1])
+        raise ValueError(f"unknown ablation {ablation!r}; choose from {', '.join(ABLATIONS)}")
+
+    def sender_outputs(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Outputs of every sender in an unpatched forward pass: [S, B, P, D]."""
+        embed, pos = self.embeddings(tokens)
+        ones = torch.ones(1, self.R, self.S)
+        outs = self._layers([embed[None], pos[None]], ones * self.valid, torch.zeros(self.S, 1, 1, 1), 0)
+        return torch.stack([o[0] for o in outs])
+
+    def embeddings(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        m = self.model
+        embed = m.embed.W_E[tokens]  # [B, P, D]
+        pos = m.pos_embed.W_pos[: tokens.shape[1]].expand_as(embed)
+        return embed, pos
+
+    def run(self, mask: torch.Tensor, ablation: Ablation = "resample") -> torch.Tensor:
+        """Logits [C, B, P, V] of the model with edges ablated where ``mask`` is 0.
+
+        ``mask`` is dense [C, R, S] (``edge_mask``/``node_mask``) with values in [0, 1];
+        fractional values interpolate (subnetwork probing learns them). Differentiable.
+        """
+        ablated = self.ablated_outputs(ablation)
+        start = self._first_changed_layer(mask)
+        # Senders before `start` see only kept edges upstream: their outputs are clean.
+        prefix = self.s_before_layer[start] if start < self.n_layers else self.S
+        outs = [self.clean_out[s][None].expand(mask.shape[0], *self.clean_out.shape[1:]) for s in range(prefix)]
+        outs = self._layers(outs, mask * self.valid, ablated, start)
+        return self._unembed(outs, mask * self.valid, ablated)
+
+    def receiver_gradients(self, target, embed: torch.Tensor, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gradient of ``target(logits)`` (a scalar) at every receiver's input, in an
+        unpatched pass from the given embeddings: (logits [B, P, V], grads [R, B, P, D])."""
+        groups: list[torch.Tensor] = []  # receiver inputs [1, n, B, P, D], in receiver order
+        embed = embed.detach().requires_grad_(True)  # so the pass is recorded even for frozen weights
+        ones = torch.ones(1, self.R, self.S) * self.valid
+        zero = torch.zeros(self.S, 1, 1, 1)
+        outs = self._layers([embed[None], pos[None]], ones, zero, 0, record=groups)
+        logits = self._unembed(outs, ones, zero, record=groups)[0]
+        grads = torch.autograd.grad(target(logits), groups)
+        return logits.detach(), torch.cat(grads, dim=1)[0]
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _first_changed_layer(self, mask: torch.Tensor) -> int:
+        if mask.requires_grad:
+            return 0
+        changed = ((mask < 1) & (self.valid > 0)).any(dim=(0, 2))  # [R]
+        hits = changed.nonzero()
+        if len(hits) == 0:
+            return self.n_layers
+        return min(self.graph.receivers[int(i)].layer for i in hits)
+
+    def _inputs(self, outs: list[torch.Tensor], mask: torch.Tensor, ablated: torch.Tensor, r0: int, r1: int) -> torch.Tensor:
+        """Inputs of receivers r0..r1 from the senders so far: [C, r1-r0, B, P, D]."""
+        n = len(outs)
+        patched = torch.stack(outs, dim=1)  # [C, n, B, P, D]
+        abl = ablated[:n]
+        delta = patched - abl
+        base = torch.einsum("rs,sbpd->rbpd", self.valid[r0:r1, :n], abl.expand(n, *patched.shape[2:]))
+        return base + torch.einsum("crs,csbpd->crbpd", mask[:, r0:r1, :n], delta)
+
+    def _layers(self, outs, mask, ablated, start, record=None):
+        """Run layers start..end, appending each sender's output [C, B, P, D] to ``outs``."""
+        m, H = self.model, self.n_heads
+        bias = self._bias_before(start)
+        for layer in range(start, self.n_layers):
+            block = m.blocks[layer]
+            r0 = self.r_start[layer]
+            qkv = self._inputs(outs, mask, ablated, r0, r0 + 3 * H) + bias  # [C, 3H, B, P, D]
+            if record is not None:
+                record.append(qkv)
+            heads = self._attention(block.attn, qkv[:, :H], qkv[:, H : 2 * H], qkv[:, 2 * H :])
+            outs = outs + list(heads.unbind(1))
+            bias = bias + block.attn.b_O
+            if self.has_mlps:
+                x = self._inputs(outs, mask, ablated, r0 + 3 * H, r0 + 3 * H + 1) + bias  # [C, 1, B, P, D]
+                if record is not None:
+                    record.append(x)
+                mlp = block.mlp
+                outs.append(mlp.act_fn(x[:, 0] @ mlp.W_in + mlp.b_in) @ mlp.W_out + mlp.b_out)
+        return outs
+
+    def _bias_before(self, layer: int) -> torch.Tensor:
+        bias = torch.zeros(self.model.cfg.d_model)
+        for l in range(layer):
+            bias = bias + self.model.blocks[l].attn.b_O
+        return bias
+
+    def _attention(self, attn, q_in, k_in, v_in) -> torch.Tensor:
+        """Per-head outputs [C, H, B, P, D] from per-head inputs [C, H, B, P, D]."""
+        q = torch.einsum("chbpd,hde->chbpe", q_in, attn.W_Q) + attn.b_Q[:, None, None, :]
+        k = torch.einsum("chbpd,hde->chbpe", k_in, attn.W_K) + attn.b_K[:, None, None, :]
+        v = torch.einsum("chbpd,hde->chbpe", v_in, attn.W_V) + attn.b_V[:, None, None, :]
+        scores = torch.einsum("chbqe,chbke->chbqk", q, k) / self.scale
+        if self.causal:
+            P = scores.shape[-1]
+            future = torch.triu(torch.ones(P, P, dtype=torch.bool), diagonal=1)
+            scores = scores.masked_fill(future, float("-inf"))
+        pattern = scores.softmax(-1)
+        z = torch.einsum("chbqk,chbke->chbqe", pattern, v)
+        return torch.einsum("chbqe,hed->chbqd", z, attn.W_O)
+
+    def _unembed(self, outs, mask, ablated, record=None) -> torch.Tensor:
+        r = self.R - 1
+        bias = self._bias_before(self.n_layers)
+        x = self._inputs(outs, mask, ablated, r, r + 1) + bias  # [C, 1, B, P, D]
+        if record is not None:
+            record.append(x)
+        return x[:, 0] @ self.model.unembed.W_U + self.model.unembed.b_U

@@ -1,0 +1,33 @@
+"""Errors a user can cause. The CLI prints them as one line and exits non-zero."""
+
+from __future__ import annotations
+
+import difflib
+
+
+class InterpbenchError(Exception):
+    """Base class: a problem with the user's input or environment, not a bug."""
+
+
+class PluginError(InterpbenchError):
+    """A plugin failed to load or registered something invalid (strict mode)."""
+
+
+class UnknownName(InterpbenchError, KeyError):
+    def __init__(self, kind: str, name: str, available: list[str]) -> None:
+        self.kind, self.name, self.available = kind, name, available
+        close = difflib.get_close_matches(name, available, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        shown = ", ".join(available[:12]) + (", ..." if len(available) > 12 else "")
+        super().__init__(f"unknown {kind} {name!r}{hint} (available: {shown or 'none'})")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.args[0]
+
+
+class ConfigError(InterpbenchError):
+    """A method or run parameter that does not validate."""
+
+
+class CaseNotCompilable(InterpbenchError):
+    """tracr cannot compile this case."""

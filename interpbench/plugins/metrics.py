@@ -1,0 +1,122 @@
+"""Built-in metrics: ROC against the ground truth at edge and node level, faithfulness."""
+
+from __future__ import annotations
+
+from interpbench import hookimpl
+from interpbench.graph import circuit_nodes, edge_key, fold_node, split_edge_key
+from interpbench.schemas import MetricOutput, Scores
+
+
+def _edge_scores(scores: Scores) -> dict[str, float]:
+    return {edge_key(e.sender, e.receiver): e.score for e in scores.edges}
+
+
+def node_scores(scores: Scores, nodes: list[str]) -> dict[str, float]:
+    """Node scores; for an edge-level method, a node's score is its best edge's."""
+    if scores.level == "node":
+        return {n: scores.nodes[n] for n in nodes}
+    best = {n: float("-inf") for n in nodes}
+    for e in scores.edges:
+        for end in (fold_node(e.sender), fold_node(e.receiver)):
+            if end in best:
+                best[end] = max(best[end], e.score)
+    return best
+
+
+def selected_nodes(scores: Scores, nodes: list[str]) -> set[str] | None:
+    if scores.selected is None:
+        return None
+    if scores.level == "node":
+        return set(scores.selected)
+    return set(circuit_nodes([split_edge_key(k) for k in scores.selected], nodes))
+
+
+def _roc(
+    prefix: str,
+    scored: dict[str, float],
+    truth: set[str],
+    selected: set[str] | None,
+    swept: list[set[str]] | None = None,
+) -> MetricOutput:
+    """ROC from the scores, or from the circuits of a threshold sweep when there is one."""
+    from interpbench.scoring import confusion, pessimistic_auc, roc_points, trapezoid_auc
+
+    universe = list(scored)
+    if swept:
+        points = [(confusion(kept, truth, universe).fpr, confusion(kept, truth, universe).tpr) for kept in swept]
+        points = sorted(p for p in points if None not in p)
+    else:
+        points = roc_points(scored, truth)
+    out = MetricOutput(
+        values={
+            f"{prefix}_auroc": pessimistic_auc(points) if points else None,
+            f"{prefix}_auroc_trapezoid": trapezoid_auc(points) if points else None,
+        },
+        curves={f"{prefix}_roc": points},
+    )
+    if selected is not None:
+        c = confusion(selected, truth, universe)
+        out.values.update({f"{prefix}_tpr": c.tpr, f"{prefix}_fpr": c.fpr})
+        out.sets.update({f"{prefix}_tp": c.tp, f"{prefix}_fp": c.fp, f"{prefix}_fn": c.fn, f"{prefix}_tn": c.tn})
+    return out
+
+
+def edge_roc(scores: Scores, task) -> MetricOutput:
+    if scores.level != "edge":
+        return MetricOutput()
+    truth = {edge_key(e.sender, e.receiver) for e in task.ground_truth.edges}
+    selected = set(scores.selected) if scores.selected is not None else None
+    swept = [set(c.selected) for c in scores.sweep]
+    return _roc("edge", _edge_scores(scores), truth, selected, swept)
+
+
+def node_roc(scores: Scores, task) -> MetricOutput:
+    nodes = task.graph.nodes
+    truth = set(circuit_nodes(task.ground_truth.edge_set(), nodes))
+    swept = [set(circuit_nodes([split_edge_key(k) for k in c.selected], nodes)) for c in scores.sweep]
+    return _roc("node", node_scores(scores, nodes), truth, selected_nodes(scores, nodes), swept)
+
+
+def faithfulness(scores: Scores, task) -> MetricOutput:
+    """The selected circuit's validation metric, against the empty circuit's.
+
+    ``faithfulness`` = 1 - metric(circuit) / metric(empty circuit): 1 means the circuit
+    alone reproduces the full model, 0 means it is no better than nothing.
+    """
+    import torch
+
+    if scores.selected is None:
+        return MetricOutput()
+    engine, graph = task.engine, task.graph
+    chosen = set(scores.selected)
+    if scores.level == "edge":
+        kept = torch.tensor([[edge_key(s, r) in chosen for s, r in graph.edges]], dtype=torch.float)
+        mask = engine.edge_mask(torch.cat([kept, torch.zeros_like(kept)]))
+    else:
+        kept = torch.tensor([[n in chosen for n in graph.nodes]], dtype=torch.float)
+        mask = engine.node_mask(torch.cat([kept, torch.zeros_like(kept)]))
+    with torch.no_grad():
+        circuit_metric, empty_metric = task.metric(engine.run(mask, "resample")).tolist()
+    value = 1.0 - circuit_metric / empty_metric if empty_metric > 0 else None
+    return MetricOutput(
+        values={"circuit_metric": circuit_metric, "empty_metric": empty_metric, "faithfulness": value}
+    )
+
+
+@hookimpl
+def register_metrics(register):
+    register(
+        name="edge-roc",
+        description="Edge TPR/FPR at the method's threshold (with TP/FP/FN/TN sets) and edge AUROC.",
+        compute=edge_roc,
+    )
+    register(
+        name="node-roc",
+        description="Node TPR/FPR at the method's threshold (with TP/FP/FN/TN sets) and node AUROC.",
+        compute=node_roc,
+    )
+    register(
+        name="faithfulness",
+        description="The found circuit's metric against the full model (0) and the empty circuit.",
+        compute=faithfulness,
+    )

@@ -1,0 +1,116 @@
+"""What a plugin passes to ``register(...)``: validated specs holding the callables.
+
+The ``*Info`` schemas in ``interpbench.schemas`` are the JSON-able views of these.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from interpbench.schemas import CaseInfo, LoaderInfo, MethodInfo, MetricInfo, Value
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
+
+    name: str
+    description: str
+    plugin: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, name: str) -> str:
+        if not NAME.match(name):
+            raise ValueError(f"{name!r} is not a valid name (letters, digits, - _ .)")
+        return name
+
+    @field_validator("description")
+    @classmethod
+    def _one_line(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("description must not be empty")
+        return text.strip()
+
+
+class CaseSpec(Spec):
+    """A tracr case: a RASP program with its vocabulary and data conventions.
+
+    Args:
+        vocab: input tokens (without BOS and PAD).
+        max_seq_len: sequence length *including* BOS, as InterpBench counts it.
+        program: zero-argument callable building the RASP program.
+        categorical: whether the output is categorical (False: numerical).
+        causal: compile with causal attention.
+        trivial: too simple to evaluate meaningfully (a memorised map).
+        sampler: ``sampler(rng: random.Random, n: int, length: int)`` returning n token
+            lists, for cases whose uniform samples are too unbalanced.
+        reference: ``reference(tokens) -> outputs`` overriding RASP evaluation.
+        not_compilable: why tracr cannot compile this case, if it cannot.
+    """
+
+    vocab: frozenset[Value]
+    max_seq_len: int = Field(ge=2)
+    program: Callable[[], Any] | None
+    categorical: bool
+    causal: bool = True
+    trivial: bool = False
+    sampler: Callable[..., list[list[Any]]] | None = None
+    reference: Callable[[list[Any]], list[Any]] | None = None
+    not_compilable: str | None = None
+
+    def info(self) -> CaseInfo:
+        return CaseInfo(
+            name=self.name,
+            description=self.description,
+            vocab=sorted(self.vocab, key=lambda v: (str(type(v)), v)),
+            max_seq_len=self.max_seq_len,
+            categorical=self.categorical,
+            causal=self.causal,
+            trivial=self.trivial,
+            compilable=self.not_compilable is None and self.program is not None,
+            not_compilable_reason=self.not_compilable,
+            plugin=self.plugin,
+        )
+
+
+class LoaderSpec(Spec):
+    load: Callable[..., Any]
+
+    def info(self) -> LoaderInfo:
+        return LoaderInfo(name=self.name, description=self.description, plugin=self.plugin)
+
+
+class MethodSpec(Spec):
+    level: Literal["edge", "node"]
+    config: type[BaseModel]
+    run: Callable[..., Any]
+
+    @field_validator("config")
+    @classmethod
+    def _config_forbids_extra(cls, config: type[BaseModel]) -> type[BaseModel]:
+        try:
+            config()
+        except Exception as e:  # noqa: BLE001 - any failure means unusable defaults
+            raise ValueError(f"config {config.__name__} has no valid defaults: {e}") from e
+        return config
+
+    def info(self) -> MethodInfo:
+        return MethodInfo(
+            name=self.name,
+            description=self.description,
+            level=self.level,
+            config_schema=self.config.model_json_schema(),
+            plugin=self.plugin,
+        )
+
+
+class MetricSpec(Spec):
+    compute: Callable[..., Any]
+
+    def info(self) -> MetricInfo:
+        return MetricInfo(name=self.name, description=self.description, plugin=self.plugin)

@@ -1,0 +1,129 @@
+"""One run: case -> loader -> (model, ground truth, data) -> method -> scores -> metrics."""
+
+from __future__ import annotations
+
+import platform
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from interpbench import registry
+from interpbench.errors import ConfigError, InterpbenchError
+from interpbench.schemas import EdgeScore, MetricOutput, RunResult, Scores, Timings
+
+DEFAULT_EXAMPLES = 500
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for dist in ("interpbench", "torch", "transformer-lens", "tracr-pypi", "jax"):
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def make_config(config_type: type[BaseModel], values: dict[str, Any]) -> BaseModel:
+    try:
+        return config_type(**values)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "config"
+        raise ConfigError(f"invalid value for {field}: {first['msg']}") from None
+
+
+def make_task(case_name: str, loader: str, seed: int = 0, n_examples: int = DEFAULT_EXAMPLES, options: dict | None = None):
+    """Load the model and draw the data: the DiscoveryTask every method receives."""
+    from interpbench.cases.data import clean_and_corrupted, encode
+    from interpbench.task import DiscoveryTask
+
+    case = registry.get_case(case_name)
+    loader_spec = registry.get_loader(loader)
+    loaded = loader_spec.load(case, seed=seed, options=options or {})
+    clean, corrupted = clean_and_corrupted(case, n_examples, seed)
+    return DiscoveryTask(
+        case=case,
+        loaded=loaded,
+        clean=encode(clean, loaded.input_encoding),
+        corrupted=encode(corrupted, loaded.input_encoding),
+        seed=seed,
+    )
+
+
+def as_scores(raw: Any, method: str, task) -> Scores:
+    """Validate what a method returned: every edge (or node) of the graph, scored."""
+    spec = registry.get_method(method)
+    if isinstance(raw, dict) and not isinstance(raw, Scores):
+        if spec.level == "node":
+            raw = Scores(level="node", nodes=raw)
+        else:
+            from interpbench.graph import split_edge_key
+
+            raw = Scores(level="edge", edges=[EdgeScore(sender=a, receiver=b, score=v) for (a, b), v in
+                                              ((split_edge_key(k) if isinstance(k, str) else k, v) for k, v in raw.items())])
+    if not isinstance(raw, Scores):
+        raise InterpbenchError(f"method {method!r} returned {type(raw).__name__}, not Scores")
+    if raw.level != spec.level:
+        raise InterpbenchError(f"method {method!r} is declared {spec.level}-level but returned {raw.level} scores")
+    expected = set(task.graph.edges) if raw.level == "edge" else set(task.graph.nodes)
+    got = {(e.sender, e.receiver) for e in raw.edges} if raw.level == "edge" else set(raw.nodes)
+    if got != expected:
+        missing, extra = expected - got, got - expected
+        raise InterpbenchError(
+            f"method {method!r} must score every {raw.level} of the graph: "
+            f"{len(missing)} missing, {len(extra)} unknown (e.g. {sorted(map(str, missing or extra))[:2]})"
+        )
+    return raw
+
+
+def run(
+    case: str,
+    method: str,
+    loader: str = "tracr",
+    config: dict[str, Any] | None = None,
+    seed: int = 0,
+    n_examples: int = DEFAULT_EXAMPLES,
+    loader_options: dict | None = None,
+    keep_scores: bool = True,
+) -> RunResult:
+    """Run one method on one case and return the validated ``RunResult``."""
+    import torch
+
+    spec = registry.get_method(method)
+    registry.get_case(case), registry.get_loader(loader)  # fail fast on unknown names
+    cfg = make_config(spec.config, config or {})
+    torch.manual_seed(seed)
+    t0 = time.perf_counter()
+    task = make_task(case, loader, seed=seed, n_examples=n_examples, options=loader_options)
+    t1 = time.perf_counter()
+    scores = as_scores(spec.run(task, cfg), method, task)
+    t2 = time.perf_counter()
+    merged = MetricOutput()
+    for metric in registry.metric_specs():
+        out = metric.compute(scores, task)
+        out = out if isinstance(out, MetricOutput) else MetricOutput(values=out)
+        merged.values.update(out.values)
+        merged.sets.update(out.sets)
+        merged.curves.update(out.curves)
+    t3 = time.perf_counter()
+    return RunResult(
+        case=case,
+        loader=loader,
+        method=method,
+        config=cfg.model_dump(mode="json"),
+        seed=seed,
+        n_examples=int(task.clean.shape[0]),
+        level=spec.level,
+        thresholds=[c.threshold for c in scores.sweep],
+        versions=versions(),
+        timings=Timings(load_seconds=t1 - t0, method_seconds=t2 - t1, metrics_seconds=t3 - t2, total_seconds=t3 - t0),
+        metrics=merged.values,
+        sets=merged.sets,
+        curves=merged.curves,
+        scores=scores if keep_scores else None,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )

@@ -1,0 +1,207 @@
+"""Everything that crosses the plugin boundary or leaves the host, as pydantic v2 models.
+
+Every model forbids unknown fields, so a typo in a plugin or a stale result file is
+an error, not silently ignored data. JSON Schemas of the public models are exported
+to the repository's ``schemas/`` folder (``interpbench schema --write``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = 1
+
+Level = Literal["edge", "node"]
+Value = str | int | float | bool
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- descriptions of what plugins register -------------------------------------------
+
+
+class CaseInfo(Strict):
+    """A benchmark case as listed: the facts a user reads before running it."""
+
+    name: str
+    description: str
+    vocab: list[Value]
+    max_seq_len: int = Field(description="Sequence length including BOS.")
+    categorical: bool
+    causal: bool = True
+    trivial: bool = False
+    compilable: bool = True
+    not_compilable_reason: str | None = None
+    plugin: str = Field("", description="Distribution that registered it.")
+
+
+class LoaderInfo(Strict):
+    """A model loader: turns a case into (model, ground-truth circuit)."""
+
+    name: str
+    description: str
+    plugin: str = ""
+
+
+class MethodInfo(Strict):
+    """A circuit discovery method and the parameters it accepts."""
+
+    name: str
+    description: str
+    level: Level = Field(description="Whether the method scores edges or nodes.")
+    config_schema: dict = Field(description="JSON Schema of the method's config.")
+    plugin: str = ""
+
+
+class MetricInfo(Strict):
+    """A metric computed from a method's scores and the ground truth."""
+
+    name: str
+    description: str
+    plugin: str = ""
+
+
+class PluginInfo(Strict):
+    """One loaded distribution and what it registered."""
+
+    name: str
+    version: str | None = None
+    module: str
+    cases: list[str] = []
+    loaders: list[str] = []
+    methods: list[str] = []
+    metrics: list[str] = []
+
+
+# --- circuits and scores ---------------------------------------------------------------
+
+
+class Edge(Strict):
+    sender: str
+    receiver: str
+
+    def key(self) -> tuple[str, str]:
+        return (self.sender, self.receiver)
+
+
+class Circuit(Strict):
+    """A circuit: nodes and the edges between them, at edge or head (node) level."""
+
+    level: Literal["edge", "head"]
+    nodes: list[str]
+    edges: list[Edge]
+
+    def edge_set(self) -> set[tuple[str, str]]:
+        return {e.key() for e in self.edges}
+
+
+class EdgeScore(Strict):
+    sender: str
+    receiver: str
+    score: float
+
+
+class SweptCircuit(Strict):
+    """The items a thresholded method kept at one threshold of its sweep."""
+
+    threshold: float
+    selected: list[str]
+
+
+class Scores(Strict):
+    """What a discovery method returns: one score per edge, or one per node.
+
+    Higher means "more likely in the circuit". Methods that make a hard decision at
+    their own threshold (ACDC) also say which items they kept.
+    """
+
+    level: Level
+    edges: list[EdgeScore] = []
+    nodes: dict[str, float] = {}
+    selected: list[str] | None = Field(
+        None, description="Items (edge 'a->b' keys or node names) the method itself kept."
+    )
+    sweep: list[SweptCircuit] = Field(
+        [], description="Circuits found at each threshold of a sweep (ACDC); the ROC uses them."
+    )
+    details: dict[str, dict[str, float]] = Field(
+        {}, description="Other per-item numbers a method reports (e.g. each ablation's effect)."
+    )
+
+    @field_validator("edges")
+    @classmethod
+    def _finite_edges(cls, edges: list[EdgeScore]) -> list[EdgeScore]:
+        for e in edges:
+            if e.score != e.score:
+                raise ValueError(f"edge {e.sender}->{e.receiver} has a NaN score")
+        return edges
+
+    @field_validator("nodes")
+    @classmethod
+    def _finite_nodes(cls, nodes: dict[str, float]) -> dict[str, float]:
+        for name, s in nodes.items():
+            if s != s:
+                raise ValueError(f"node {name} has a NaN score")
+        return nodes
+
+
+class MetricOutput(Strict):
+    """What a metric returns: scalar values, named sets, and curves."""
+
+    values: dict[str, float | None] = {}
+    sets: dict[str, list[str]] = {}
+    curves: dict[str, list[tuple[float, float]]] = {}
+
+
+# --- results ----------------------------------------------------------------------------
+
+
+class Timings(Strict):
+    load_seconds: float
+    method_seconds: float
+    metrics_seconds: float
+    total_seconds: float
+
+
+class RunResult(Strict):
+    """The validated record of one run: case × loader × method × config × seed."""
+
+    schema_version: int = SCHEMA_VERSION
+    case: str
+    loader: str
+    method: str
+    config: dict
+    seed: int
+    status: Literal["ok", "failed"] = "ok"
+    error: str | None = None
+    n_examples: int = 0
+    level: Level | None = None
+    thresholds: list[float] = []
+    versions: dict[str, str]
+    timings: Timings | None = None
+    metrics: dict[str, float | None] = {}
+    sets: dict[str, list[str]] = {}
+    curves: dict[str, list[tuple[float, float]]] = {}
+    scores: Scores | None = None
+    created: str
+
+
+#: The models whose JSON Schemas are exported and printable with ``interpbench schema``.
+PUBLIC_MODELS: dict[str, type[BaseModel]] = {
+    m.__name__: m
+    for m in (
+        CaseInfo,
+        LoaderInfo,
+        MethodInfo,
+        MetricInfo,
+        PluginInfo,
+        Circuit,
+        Scores,
+        MetricOutput,
+        RunResult,
+    )
+}

@@ -1,0 +1,79 @@
+"""Comparing scores with the ground truth: confusion sets, ROC curves and their areas.
+
+Pure Python. Two areas are offered, because the field uses both:
+
+- ``pessimistic_auc`` (InterpBench/ACDC): ROC points sorted by FPR (then TPR),
+  points where TPR drops removed, padded with (0, 0) and (1, 1), and the area under
+  the staircase that only rises once its FPR is reached;
+- ``trapezoid_auc``: the plain area with linear interpolation between points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Confusion:
+    tp: list[str]
+    fp: list[str]
+    fn: list[str]
+    tn: list[str]
+
+    @property
+    def tpr(self) -> float | None:
+        positives = len(self.tp) + len(self.fn)
+        return len(self.tp) / positives if positives else None
+
+    @property
+    def fpr(self) -> float | None:
+        negatives = len(self.fp) + len(self.tn)
+        return len(self.fp) / negatives if negatives else None
+
+
+def confusion(selected: set[str], truth: set[str], universe: list[str]) -> Confusion:
+    c = Confusion([], [], [], [])
+    for item in universe:
+        inside, chosen = item in truth, item in selected
+        (c.tp if inside and chosen else c.fn if inside else c.fp if chosen else c.tn).append(item)
+    return c
+
+
+def roc_points(scores: dict[str, float], truth: set[str]) -> list[tuple[float, float]]:
+    """(FPR, TPR) at every distinct threshold, highest threshold first ("score >= t")."""
+    positives = sum(1 for k in scores if k in truth)
+    negatives = len(scores) - positives
+    if positives == 0 or negatives == 0:
+        return []
+    points = [(0.0, 0.0)]
+    tp = fp = 0
+    ordered = sorted(scores.items(), key=lambda kv: -kv[1])
+    for i, (item, score) in enumerate(ordered):
+        if item in truth:
+            tp += 1
+        else:
+            fp += 1
+        if i + 1 == len(ordered) or ordered[i + 1][1] != score:
+            points.append((fp / negatives, tp / positives))
+    return points
+
+
+def monotone(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sorted by FPR then TPR, (0,0) and (1,1) added, points where TPR drops removed."""
+    kept: list[tuple[float, float]] = []
+    for x, y in sorted(set(points) | {(0.0, 0.0), (1.0, 1.0)}):
+        if kept and y < kept[-1][1]:
+            continue
+        kept.append((x, y))
+    return kept
+
+
+def pessimistic_auc(points: list[tuple[float, float]]) -> float:
+    """Area under the staircase through the points: TPR rises only at its point's FPR."""
+    pts = monotone(points)
+    return sum((1.0 - x1) * (y1 - y0) for (_, y0), (x1, y1) in zip(pts, pts[1:]))
+
+
+def trapezoid_auc(points: list[tuple[float, float]]) -> float:
+    pts = monotone(points)
+    return sum((x1 - x0) * (y0 + y1) / 2 for (x0, y0), (x1, y1) in zip(pts, pts[1:]))

@@ -1,0 +1,99 @@
+"""What a loader returns and what a discovery method receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable
+
+from interpbench.graph import ComputationalGraph
+from interpbench.schemas import Circuit
+
+if TYPE_CHECKING:
+    import torch
+
+    from interpbench.engine import PatchingEngine
+    from interpbench.registry.specs import CaseSpec
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for circuit discovery.
+
+    Args:
+        model: a ``HookedTransformer``.
+        circuit: its ground-truth circuit at edge level (``interpbench.graph`` names).
+        input_encoding: token -> id, including ``BOS``.
+        categorical: whether outputs are classes (else one number per position).
+        output_values: class index -> value, for categorical outputs.
+        default_ablation: what ablated edges carry when a method's ablation is
+            "auto". Compiled tracr models read exact one-hot positions, which
+            resampling or averaging never changes, so their loader asks for zero
+            ablation (as ACDC's tracr experiments did); trained models resample.
+        info: free-form facts shown by ``interpbench show`` (origin, sizes, ...).
+    """
+
+    model: Any
+    circuit: Circuit
+    input_encoding: dict[Any, int]
+    categorical: bool
+    output_values: list[Any] | None = None
+    default_ablation: str = "resample"
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DiscoveryTask:
+    """Everything a method needs: the model, its graph, data and the validation metric.
+
+    ``clean`` and ``corrupted`` are token ids ``[batch, pos]`` with BOS at position 0.
+    ``metric(logits)`` scores outputs against the full model's outputs on ``clean``
+    (KL for categorical cases, L2 for numerical ones; BOS excluded): 0 means
+    "behaves like the full model", larger means worse.
+    """
+
+    case: "CaseSpec"
+    loaded: LoadedModel
+    clean: "torch.Tensor"
+    corrupted: "torch.Tensor"
+    seed: int
+
+    @property
+    def model(self) -> Any:
+        return self.loaded.model
+
+    @property
+    def categorical(self) -> bool:
+        return self.loaded.categorical
+
+    @property
+    def ground_truth(self) -> Circuit:
+        return self.loaded.circuit
+
+    @cached_property
+    def graph(self) -> ComputationalGraph:
+        cfg = self.model.cfg
+        return ComputationalGraph(cfg.n_layers, cfg.n_heads, has_mlps=not cfg.attn_only)
+
+    @cached_property
+    def engine(self) -> "PatchingEngine":
+        from interpbench.engine import PatchingEngine
+
+        return PatchingEngine(self.model, self.graph, self.clean, self.corrupted)
+
+    def ablation(self, name: str) -> str:
+        """Resolve a method's ablation setting ("auto" means the loader's default)."""
+        return self.loaded.default_ablation if name == "auto" else name
+
+    @cached_property
+    def clean_logits(self) -> "torch.Tensor":
+        import torch
+
+        with torch.no_grad():
+            return self.model(self.clean)
+
+    @cached_property
+    def metric(self) -> Callable[["torch.Tensor"], "torch.Tensor"]:
+        from interpbench.engine.metrics import validation_metric
+
+        return validation_metric(self.clean_logits, self.categorical)
