@@ -30,9 +30,17 @@ def decode_outputs(compiled: CompiledCase, logits) -> list[list[Any]]:
     return [[compiled.output_values[i] for i in row] for row in idx]
 
 
-def _same(a: Any, b: Any, numerical: bool) -> bool:
+#: tracr's numerical MLPs and BOS attention are approximate: the catalogue measured
+#: 2e-3 on case 39 (59 tokens). Training tolerates 0.05.
+RASP_NUMERICAL_TOLERANCE = 5e-3
+#: Output classes closer than this are a tie (e.g. where RASP is undefined); which one
+#: argmax picks is float noise, so ties are not compared.
+TIE_MARGIN = 1e-4
+
+
+def _same(a: Any, b: Any, numerical: bool, tolerance: float = 1e-4) -> bool:
     if numerical:
-        return abs(float(a) - float(b)) < 1e-3
+        return abs(float(a) - float(b)) < tolerance
     if isinstance(a, float) or isinstance(b, float):
         try:
             return abs(float(a) - float(b)) < 1e-6
@@ -67,8 +75,14 @@ def check_agreement(case: CaseSpec, compiled: CompiledCase, inputs: list[list[An
     else:
         tracr_decoded = [[compiled.output_values[i] for i in row[1:]] for row in unembedded.tolist()]
     ours_decoded = decode_outputs(compiled, logits)
+    if numerical:
+        tied = torch.zeros(logits.shape[0], logits.shape[1] - 1, dtype=torch.bool)
+    else:
+        top2 = logits[:, 1:].topk(min(2, logits.shape[-1]), dim=-1).values
+        tied = (top2[..., 0] - top2[..., -1]) < TIE_MARGIN if top2.shape[-1] > 1 else torch.zeros_like(top2[..., 0], dtype=torch.bool)
     decoded_mismatches = sum(
-        not all(_same(a, b, numerical) for a, b in zip(r1, r2)) for r1, r2 in zip(ours_decoded, tracr_decoded)
+        any(not t and not _same(a, b, numerical) for a, b, t in zip(r1, r2, ties))
+        for r1, r2, ties in zip(ours_decoded, tracr_decoded, tied.tolist())
     )
     rasp_checked = rasp_mismatches = 0
     from interpbench.compiler.tracr_bridge import build_program
@@ -82,7 +96,7 @@ def check_agreement(case: CaseSpec, compiled: CompiledCase, inputs: list[list[An
             if want is None:
                 continue
             rasp_checked += 1
-            rasp_mismatches += not _same(want, got, numerical)
+            rasp_mismatches += not _same(want, got, numerical, RASP_NUMERICAL_TOLERANCE)
     return Agreement(len(inputs), decoded_mismatches, max_err, rasp_mismatches, rasp_checked)
 
 

@@ -135,7 +135,7 @@ class Registry:
         try:
             return self.items[kind][name]
         except KeyError:
-            raise UnknownName(kind[:-1], name, sorted(self.items[kind])) from None
+            raise UnknownName(kind[:-1], name, [spec.name for spec in _sorted(self.items[kind])]) from None
 
 
 def _entry_points() -> Iterable[metadata.EntryPoint]:

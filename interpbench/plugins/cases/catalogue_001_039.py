@@ -420,7 +420,11 @@ def palindrome_word_map():
     return r.Map(lambda word: word if word == word[::-1] else None, r.tokens).named("palindrome_word")
 
 
-@case("24", "The token copied through an attention head that attends to its own position.", vocab=vocabs.ascii_letters(3))
+@case(
+    "24",
+    "The token copied through an attention head that attends to its own position.",
+    vocab=vocabs.ascii_letters(3),
+)
 def copy_via_attention():
     r = rasp_lib.rasp()
     itself = r.Select(r.indices, r.indices, r.Comparison.EQ).named("itself")
@@ -500,7 +504,12 @@ def vowel_consonant_ratio():
     return r.Map(ratio, r.tokens).named("vowel_ratio")
 
 
-@case("35", "The word with upper case at even and lower case at odd character positions.", vocab=vocabs.words(), trivial=True)
+@case(
+    "35",
+    "The word with upper case at even and lower case at odd character positions.",
+    vocab=vocabs.words(),
+    trivial=True,
+)
 def alternate_case():
     r = rasp_lib.rasp()
 
@@ -510,7 +519,12 @@ def alternate_case():
     return r.Map(alternate, r.tokens).named("alternating_case")
 
 
-@case("36", "Sentiment of the emoji: 'positive', 'negative' or 'neutral'.", vocab={"😊", "😢", "📘"}, trivial=True)
+@case(
+    "36",
+    "Sentiment of the emoji: 'positive', 'negative' or 'neutral'.",
+    vocab={"😊", "😢", "📘"},
+    trivial=True,
+)
 def emoji_sentiment():
     r = rasp_lib.rasp()
     sentiment = {"😊": "positive", "😢": "negative", "📘": "neutral"}

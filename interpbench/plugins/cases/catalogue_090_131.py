@@ -15,8 +15,10 @@ from typing import Any, Callable
 from interpbench.cases import rasp_lib, vocabs
 from interpbench.cases.catalogue import case
 
-INTS_0_10 = vocabs.int_numbers(0, 11)
-INTS_0_29 = vocabs.int_numbers(0, 30)
+_INTS_0_10 = vocabs.int_numbers(0, 11)
+_INTS_0_29 = vocabs.int_numbers(0, 30)
+_EVENS_0_29 = [v for v in sorted(_INTS_0_29) if v % 2 == 0]
+_ODDS_0_29 = [v for v in sorted(_INTS_0_29) if v % 2 == 1]
 
 # ---------------------------------------------------------------------------
 # Shared RASP building blocks (call only inside a program function)
@@ -191,17 +193,17 @@ def replace_findme():
     return _map_tokens(lambda w: "-" if w == "findme" else w, "replace_findme")
 
 
-@case("91", "Each token, or 0 where it is below 3.", vocab=INTS_0_10)
+@case("91", "Each token, or 0 where it is below 3.", vocab=_INTS_0_10)
 def zero_below_three():
     return _map_tokens(lambda x: 0 if x < 3 else x, "zero_below_three")
 
 
-@case("95", "How many distinct primes divide each token (0 for 0 and 1).", vocab=INTS_0_29)
+@case("95", "How many distinct primes divide each token (0 for 0 and 1).", vocab=_INTS_0_29)
 def distinct_prime_factors():
     return _map_tokens(lambda x: _distinct_prime_factor_count(x) if x > 1 else 0, "distinct_prime_factors")
 
 
-@case("101", "1 where the token is a perfect square, else 0.", vocab=INTS_0_29)
+@case("101", "1 where the token is a perfect square, else 0.", vocab=_INTS_0_29)
 def is_perfect_square():
     return _map_tokens(lambda x: 1 if math.isqrt(x) ** 2 == x else 0, "is_perfect_square")
 
@@ -211,12 +213,12 @@ def reflect_into_range():
     return _map_tokens(lambda x: _reflect_into(2, 7, x), "reflect_into_2_7")
 
 
-@case("104", "The exponential of each token.", vocab=INTS_0_10)
+@case("104", "The exponential of each token.", vocab=_INTS_0_10)
 def exponential():
     return _map_tokens(math.exp, "exp")
 
 
-@case("105", "The smallest prime not below each token.", vocab=INTS_0_29)
+@case("105", "The smallest prime not below each token.", vocab=_INTS_0_29)
 def next_prime():
     return _map_tokens(_smallest_prime_at_least, "next_prime")
 
@@ -238,7 +240,7 @@ def arcsine():
     return _map_tokens(math.asin, "arcsin")
 
 
-@case("122", "1 where the token is divisible by 3, else 0.", vocab=INTS_0_29)
+@case("122", "1 where the token is divisible by 3, else 0.", vocab=_INTS_0_29)
 def divisible_by_three():
     return _map_tokens(lambda x: 1 if x % 3 == 0 else 0, "divisible_by_3")
 
@@ -248,7 +250,7 @@ def arccosine():
     return _map_tokens(math.acos, "arccos")
 
 
-@case("106", "The token at index 1, and 0 at every other position.", vocab=INTS_0_10, trivial=True)
+@case("106", "The token at index 1, and 0 at every other position.", vocab=_INTS_0_10, trivial=True)
 def keep_index_one():
     r = rasp_lib.rasp()
     return r.SequenceMap(lambda t, i: t if i == 1 else 0, r.tokens, r.indices).named("keep_index_1")
@@ -273,7 +275,7 @@ def clip_into_range():
 @case(
     "92",
     "Each token, or 0 where it is smaller than the previous token.",
-    vocab=INTS_0_10,
+    vocab=_INTS_0_10,
 )
 def zero_if_below_previous():
     r = rasp_lib.rasp()
@@ -287,17 +289,17 @@ def _combine_with_next(combine: Callable[[int, int], int], name: str) -> Any:
     return r.SequenceMap(combine, r.tokens, _next_token_or_last()).named(name)
 
 
-@case("99", "Each token plus the next one (the last token is doubled).", vocab=INTS_0_10, causal=False)
+@case("99", "Each token plus the next one (the last token is doubled).", vocab=_INTS_0_10, causal=False)
 def sum_with_next():
     return _combine_with_next(lambda t, nxt: t + nxt, "sum_with_next")
 
 
-@case("112", "The next token minus each token (0 at the last position).", vocab=INTS_0_10, causal=False)
+@case("112", "The next token minus each token (0 at the last position).", vocab=_INTS_0_10, causal=False)
 def difference_to_next():
     return _combine_with_next(lambda t, nxt: nxt - t, "difference_to_next")
 
 
-@case("115", "Each token times the next one (the last token is squared).", vocab=INTS_0_10, causal=False)
+@case("115", "Each token times the next one (the last token is squared).", vocab=_INTS_0_10, causal=False)
 def product_with_next():
     return _combine_with_next(lambda t, nxt: t * nxt, "product_with_next")
 
@@ -305,7 +307,7 @@ def product_with_next():
 @case(
     "118",
     "Each token plus the previous one (undefined at the first position).",
-    vocab=INTS_0_10,
+    vocab=_INTS_0_10,
     causal=False,
 )
 def sum_with_previous():
@@ -319,7 +321,7 @@ def sum_with_previous():
 @case(
     "131",
     "The larger of each token and the previous one (undefined at the first position).",
-    vocab=INTS_0_10,
+    vocab=_INTS_0_10,
 )
 def max_with_previous():
     r = rasp_lib.rasp()
@@ -355,7 +357,7 @@ def _swap_pairs(partner: Callable[[int, int], int]) -> Any:
 @case(
     "93",
     "Swap neighbouring pairs starting at index 1; index 0 and an unpaired last token stay.",
-    vocab=INTS_0_10,
+    vocab=_INTS_0_10,
     causal=False,
 )
 def swap_pairs_from_one():
@@ -365,7 +367,7 @@ def swap_pairs_from_one():
 @case(
     "103",
     "Swap neighbouring pairs starting at index 0; an unpaired last token stays.",
-    vocab=INTS_0_10,
+    vocab=_INTS_0_10,
     causal=False,
 )
 def swap_pairs_from_zero():
@@ -375,7 +377,7 @@ def swap_pairs_from_zero():
 @case(
     "100",
     "The first two tokens exchanged, the rest unchanged.",
-    vocab=INTS_0_10,
+    vocab=_INTS_0_10,
     max_seq_len=11,
     causal=False,
 )
@@ -388,7 +390,7 @@ def swap_first_two():
 @case(
     "110",
     "Token i/2 at even positions i and 0 at odd ones (zeros interleaved, second half dropped).",
-    vocab=INTS_0_10,
+    vocab=_INTS_0_10,
     causal=False,
 )
 def interleave_zeros():
@@ -401,7 +403,7 @@ def interleave_zeros():
 @case(
     "113",
     "The sequence reversed if it is non-decreasing, otherwise unchanged.",
-    vocab=INTS_0_29,
+    vocab=_INTS_0_29,
     causal=False,
 )
 def reverse_if_sorted():
@@ -409,7 +411,8 @@ def reverse_if_sorted():
     previous = _previous_token_or_first()
     in_order = r.SequenceMap(lambda p, t: 1 if p <= t else 0, previous, r.tokens).named("in_order")
     # +1 keeps positions (some pair is out of order), -1 mirrors them around the centre.
-    direction = r.Map(lambda violations: 1 if violations > 0 else -1, _count_zero_flags(in_order)).named("direction")
+    violations = _count_zero_flags(in_order)
+    direction = r.Map(lambda count: 1 if count > 0 else -1, violations).named("direction")
     centre = r.Map(lambda n: n / 2 - 0.5, _length_over_indices()).named("centre")
     offset = r.SequenceMap(lambda i, c: i - c, r.indices, centre).named("offset_from_centre")
     signed = r.SequenceMap(lambda d, o: d * o, direction, offset).named("signed_offset")
@@ -417,7 +420,12 @@ def reverse_if_sorted():
     return _token_moved_to(destination, "reverse_if_sorted")
 
 
-@case("120", "The two halves of the sequence exchanged (an odd middle token stays).", vocab=INTS_0_10, causal=False)
+@case(
+    "120",
+    "The two halves of the sequence exchanged (an odd middle token stays).",
+    vocab=_INTS_0_10,
+    causal=False,
+)
 def flip_halves():
     r = rasp_lib.rasp()
     half = r.Map(lambda n: n / 2, _length_over_indices()).named("half_length")
@@ -425,7 +433,7 @@ def flip_halves():
     return _token_moved_to(destination, "flipped_halves")
 
 
-@case("128", "The first and last tokens exchanged.", vocab=INTS_0_10, causal=False)
+@case("128", "The first and last tokens exchanged.", vocab=_INTS_0_10, causal=False)
 def swap_first_and_last():
     r = rasp_lib.rasp()
 
@@ -444,17 +452,17 @@ def swap_first_and_last():
 
 
 def _strictly_decreasing(length: int):
-    return lambda rng: sorted(rng.sample(sorted(INTS_0_10), length), reverse=True)
+    return lambda rng: sorted(rng.sample(sorted(_INTS_0_10), length), reverse=True)
 
 
 def _sample_non_increasing(rng: random.Random, n: int, length: int) -> list[list[int]]:
-    return _balanced(rng, n, _strictly_decreasing(length), _uniform(INTS_0_10, length))
+    return _balanced(rng, n, _strictly_decreasing(length), _uniform(_INTS_0_10, length))
 
 
 @case(
     "94",
     "1 everywhere iff no token is larger than the one before it, else 0 everywhere.",
-    vocab=INTS_0_10,
+    vocab=_INTS_0_10,
     causal=False,
     sampler=_sample_non_increasing,
 )
@@ -467,7 +475,7 @@ def is_non_increasing():
 
 def _distinct_with_one_repeat(length: int):
     def make(rng: random.Random) -> list[int]:
-        distinct = rng.sample(sorted(INTS_0_10), length - 1)
+        distinct = rng.sample(sorted(_INTS_0_10), length - 1)
         seq = distinct + [rng.choice(distinct)]
         rng.shuffle(seq)
         return seq
@@ -480,13 +488,13 @@ def _all_distinct(vocab, length: int):
 
 
 def _sample_has_duplicate(rng: random.Random, n: int, length: int) -> list[list[int]]:
-    return _balanced(rng, n, _distinct_with_one_repeat(length), _all_distinct(INTS_0_10, length))
+    return _balanced(rng, n, _distinct_with_one_repeat(length), _all_distinct(_INTS_0_10, length))
 
 
 @case(
     "108",
     "1 everywhere iff some value occurs at least twice, else 0 everywhere.",
-    vocab=INTS_0_10,
+    vocab=_INTS_0_10,
     causal=False,
     sampler=_sample_has_duplicate,
 )
@@ -499,7 +507,7 @@ def has_duplicate():
 
 
 def _ending_in_pair(length: int, equal: bool):
-    ordered = sorted(INTS_0_10)
+    ordered = sorted(_INTS_0_10)
 
     def make(rng: random.Random) -> list[int]:
         prefix = [rng.choice(ordered) for _ in range(length - 2)]
@@ -517,7 +525,7 @@ def _sample_last_two_equal(rng: random.Random, n: int, length: int) -> list[list
 @case(
     "109",
     "1 everywhere iff the last two tokens are equal, else 0 everywhere.",
-    vocab=INTS_0_10,
+    vocab=_INTS_0_10,
     causal=False,
     sampler=_sample_last_two_equal,
 )
@@ -528,13 +536,13 @@ def last_two_equal():
 
 
 def _constant_sequence(length: int):
-    ordered = sorted(INTS_0_10)
+    ordered = sorted(_INTS_0_10)
     return lambda rng: [rng.choice(ordered)] * length
 
 
 def _distinct_cycled(length: int):
     """Distinct values, repeated cyclically if the sequence is longer than the vocab."""
-    ordered = sorted(INTS_0_10)
+    ordered = sorted(_INTS_0_10)
 
     def make(rng: random.Random) -> list[int]:
         distinct = rng.sample(ordered, min(length, len(ordered)))
@@ -547,11 +555,10 @@ def _sample_all_equal(rng: random.Random, n: int, length: int) -> list[list[int]
     return _balanced(rng, n, _constant_sequence(length), _distinct_cycled(length))
 
 
-
 @case(
     "124",
     "1 everywhere iff all tokens are equal, else 0 everywhere.",
-    vocab=INTS_0_10,
+    vocab=_INTS_0_10,
     causal=False,
     sampler=_sample_all_equal,
 )
@@ -563,19 +570,19 @@ def all_equal():
 
 
 def _even_odd_alternating(length: int):
-    evens = [v for v in sorted(INTS_0_10) if v % 2 == 0]
-    odds = [v for v in sorted(INTS_0_10) if v % 2 == 1]
+    evens = [v for v in sorted(_INTS_0_10) if v % 2 == 0]
+    odds = [v for v in sorted(_INTS_0_10) if v % 2 == 1]
     return lambda rng: [rng.choice(evens if i % 2 == 0 else odds) for i in range(length)]
 
 
 def _sample_alternating(rng: random.Random, n: int, length: int) -> list[list[int]]:
-    return _balanced(rng, n, _even_odd_alternating(length), _uniform(INTS_0_10, length))
+    return _balanced(rng, n, _even_odd_alternating(length), _uniform(_INTS_0_10, length))
 
 
 @case(
     "125",
     "1 everywhere iff neighbouring tokens always differ in parity, else 0 everywhere.",
-    vocab=INTS_0_10,
+    vocab=_INTS_0_10,
     causal=False,
     sampler=_sample_alternating,
 )
@@ -590,13 +597,9 @@ def alternating_parity():
     return _flag_if_no_zero_flags(differ)
 
 
-EVENS_0_29 = [v for v in sorted(INTS_0_29) if v % 2 == 0]
-ODDS_0_29 = [v for v in sorted(INTS_0_29) if v % 2 == 1]
-
-
 def _distinct_evens_and_one_odd(length: int):
     def make(rng: random.Random) -> list[int]:
-        seq = rng.sample(EVENS_0_29, length - 1) + [rng.choice(ODDS_0_29)]
+        seq = rng.sample(_EVENS_0_29, length - 1) + [rng.choice(_ODDS_0_29)]
         rng.shuffle(seq)
         return seq
 
@@ -604,13 +607,13 @@ def _distinct_evens_and_one_odd(length: int):
 
 
 def _sample_all_even(rng: random.Random, n: int, length: int) -> list[list[int]]:
-    return _balanced(rng, n, _all_distinct(EVENS_0_29, length), _distinct_evens_and_one_odd(length))
+    return _balanced(rng, n, _all_distinct(_EVENS_0_29, length), _distinct_evens_and_one_odd(length))
 
 
 @case(
     "129",
     "1 everywhere iff every token is even, else 0 everywhere.",
-    vocab=INTS_0_29,
+    vocab=_INTS_0_29,
     causal=False,
     sampler=_sample_all_even,
 )
@@ -642,18 +645,24 @@ def zero_repeated_values():
     return r.SequenceMap(lambda t, u: t if u == 1 else 0, r.tokens, unique).named("zero_repeated")
 
 
-@case("97", "Each token divided by the sequence maximum (0 if the maximum is 0).", vocab=INTS_0_10, causal=False)
+@case(
+    "97",
+    "Each token divided by the sequence maximum (0 if the maximum is 0).",
+    vocab=_INTS_0_10,
+    causal=False,
+)
 def scale_by_max():
     r = rasp_lib.rasp()
-    return r.SequenceMap(lambda t, m: t / m if m > 0 else 0, r.tokens, _broadcast_max()).named("scaled_by_max")
+    maximum = _broadcast_max()
+    return r.SequenceMap(lambda t, m: t / m if m > 0 else 0, r.tokens, maximum).named("scaled_by_max")
 
 
-@case("98", "The sequence maximum at every position.", vocab=INTS_0_10, causal=False)
+@case("98", "The sequence maximum at every position.", vocab=_INTS_0_10, causal=False)
 def broadcast_max():
     return _broadcast_max()
 
 
-@case("111", "The last token at position 0, and 0 everywhere else.", vocab=INTS_0_10, causal=False)
+@case("111", "The last token at position 0, and 0 everywhere else.", vocab=_INTS_0_10, causal=False)
 def last_token_at_start():
     r = rasp_lib.rasp()
     length = r.SelectorWidth(r.Select(r.tokens, r.tokens, r.Comparison.TRUE)).named("length")
@@ -664,7 +673,7 @@ def last_token_at_start():
 @case(
     "116",
     "1 where the token is a multiple of the first token, else 0 (all 0 if the first is 0).",
-    vocab=INTS_0_10,
+    vocab=_INTS_0_10,
     max_seq_len=11,
     causal=False,
 )
@@ -675,11 +684,21 @@ def multiple_of_first():
     ).named("multiple_of_first")
 
 
-@case("117", "The sum of the last two tokens at every position.", vocab=INTS_0_10, causal=False)
+@case("117", "The sum of the last two tokens at every position.", vocab=_INTS_0_10, causal=False)
 def sum_of_last_two():
     r = rasp_lib.rasp()
     last, second_last = _last_two_tokens()
     return r.SequenceMap(lambda a, b: a + b, last, second_last).named("sum_of_last_two")
+
+
+def _polynomial_term(x: Any, coefficient_index: int, power: int) -> Any:
+    """token[coefficient_index] * x**power; the index comes from a constant Map over
+    tokens, as in the catalogue's program."""
+    r = rasp_lib.rasp()
+    index = r.Map(lambda _: coefficient_index, r.tokens).named(f"index_{coefficient_index}")
+    select = r.Select(r.indices, index, r.Comparison.EQ)
+    coefficient = r.Aggregate(select, r.tokens).named(f"coefficient_{coefficient_index}")
+    return r.SequenceMap(lambda base, c: c * base**power, x, coefficient).named(f"term_{coefficient_index}")
 
 
 @case(
@@ -697,9 +716,7 @@ def quadratic_polynomial():
     x = r.Aggregate(r.Select(r.indices, zero, r.Comparison.EQ), r.tokens).named("x")
     total = zero
     for i in (1, 2, 3):
-        at_i = r.Map(lambda _, i=i: i, r.tokens).named(f"index_{i}")
-        coefficient = r.Aggregate(r.Select(r.indices, at_i, r.Comparison.EQ), r.tokens).named(f"coefficient_{i}")
-        term = r.SequenceMap(lambda base, c, p=3 - i: c * base**p, x, coefficient).named(f"term_{i}")
+        term = _polynomial_term(x, coefficient_index=i, power=3 - i)
         total = r.SequenceMap(lambda a, b: a + b, total, term).named(f"partial_sum_{i}")
     return total
 
@@ -707,7 +724,7 @@ def quadratic_polynomial():
 @case(
     "126",
     "The median of the sequence (mean of the two middle values) at every position.",
-    vocab=INTS_0_10,
+    vocab=_INTS_0_10,
     causal=False,
 )
 def broadcast_median():
@@ -724,7 +741,7 @@ def broadcast_median():
 @case(
     "127",
     "Each token divided by (second token / first token), using 1 when either is 0.",
-    vocab=INTS_0_10,
+    vocab=_INTS_0_10,
     causal=False,
 )
 def divide_by_ratio_of_first_two():

@@ -1,0 +1,33 @@
+# The two quickstart commands: `make demo` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-all benchmark docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first, pinned: a CPU build that lies on disk; anything looser pulls CUDA.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## set up and run the main job: ACDC on case 3, scored against tracr's circuit
+	$(BIN)/interpbench run --case 3 --method acdc
+
+test: $(STAMP)  ## set up and run the test suite (what CI runs)
+	$(BIN)/python -m pytest -q
+
+test-all: $(STAMP)  ## the exhaustive suite: every case compiled and checked
+	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+docs: $(STAMP)  ## regenerate the generated parts of docs/ and schemas/
+	$(BIN)/interpbench schema --write schemas
+
+clean:
+	rm -rf $(VENV) build *.egg-info

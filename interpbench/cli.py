@@ -1,0 +1,194 @@
+"""The ``interpbench`` command. Heavy libraries load only inside the commands that need them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Iterable
+
+import click
+
+from interpbench import registry
+from interpbench.errors import InterpbenchError
+
+KINDS = ("cases", "loaders", "methods", "metrics")
+
+
+class Group(click.Group):
+    """Turns errors a user can cause into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InterpbenchError as e:
+            raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=Group)
+@click.version_option(package_name="interpbench")
+def cli() -> None:
+    """interpbench: does your circuit discovery method find the circuit?
+
+    Cases are RASP programs compiled by tracr, so their circuits are known; methods
+    (ACDC, EAP, ...) score the model's edges or nodes, and metrics compare those
+    scores with the truth.
+    """
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _table(rows: list[list[Any]], headers: list[str]) -> str:
+    cells = [headers] + [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _short(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- listing -----------------------------------------------------------------------------
+
+
+@cli.command("list")
+@click.argument("kind", type=click.Choice(KINDS), default="methods")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_(kind: str, as_json: bool) -> None:
+    """List registered cases, loaders, methods or metrics."""
+    items = getattr(registry, kind)()
+    if as_json:
+        _echo_json([i.model_dump(mode="json") for i in items])
+        return
+    if kind == "cases":
+        rows = [
+            [
+                c.name,
+                "categorical" if c.categorical else "numerical",
+                len(c.vocab),
+                c.max_seq_len,
+                "yes" if c.compilable else "NO",
+                _short(c.description, 60),
+            ]
+            for c in items
+        ]
+        click.echo(_table(rows, ["case", "output", "vocab", "seq_len", "compiles", "description"]))
+    elif kind == "methods":
+        rows = [[m.name, m.level, m.plugin, _short(m.description)] for m in items]
+        click.echo(_table(rows, ["method", "level", "plugin", "description"]))
+    else:
+        rows = [[i.name, i.plugin, _short(i.description)] for i in items]
+        click.echo(_table(rows, [kind[:-1], "plugin", "description"]))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins(as_json: bool) -> None:
+    """List loaded plugin distributions and what each registered."""
+    items = registry.plugins()
+    if as_json:
+        _echo_json([p.model_dump(mode="json") for p in items])
+        return
+    rows = [
+        [p.name, p.version or "", p.module, len(p.cases), ", ".join(p.loaders), ", ".join(p.methods), ", ".join(p.metrics)]
+        for p in items
+    ]
+    click.echo(_table(rows, ["plugin", "version", "module", "cases", "loaders", "methods", "metrics"]))
+
+
+# --- running -----------------------------------------------------------------------------
+
+
+def parse_settings(pairs: Iterable[str]) -> dict[str, Any]:
+    """``key=value`` pairs; values are read as JSON when they parse, else as strings."""
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise InterpbenchError(f"malformed --set {pair!r}: expected key=value")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        settings[key.strip()] = value
+    return settings
+
+
+@cli.command()
+@click.option("--case", "case", required=True, help="Case name, e.g. 3.")
+@click.option("--method", required=True, help="Discovery method, e.g. acdc.")
+@click.option("--loader", default="tracr", show_default=True, help="Model loader.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Method config value (repeatable).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--examples", default=500, show_default=True, type=click.IntRange(2), help="Clean/corrupted examples.")
+@click.option("--json", "as_json", is_flag=True, help="Print the RunResult as JSON.")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Also write the RunResult JSON here.")
+def run(case: str, method: str, loader: str, settings: tuple[str, ...], seed: int, examples: int, as_json: bool, out: str | None) -> None:
+    """Run one discovery method on one case and score it against the ground truth."""
+    from interpbench.runner import run as run_once
+
+    config = parse_settings(settings)
+    result = run_once(case=case, method=method, loader=loader, config=config, seed=seed, n_examples=examples)
+    if out:
+        from interpbench.store import write_json_atomic
+
+        write_json_atomic(out, result.model_dump(mode="json"))
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+        return
+    click.echo(format_result(result))
+
+
+def format_result(result) -> str:
+    t = result.timings
+    head = (
+        f"case {result.case} · loader {result.loader} · method {result.method} · seed {result.seed} · "
+        f"{result.n_examples} examples · method {t.method_seconds:.2f}s (total {t.total_seconds:.2f}s)"
+    )
+    config = ", ".join(f"{k}={v}" for k, v in result.config.items() if k != "sweep")
+    rows = [[name, "n/a" if v is None else f"{v:.4f}"] for name, v in result.metrics.items()]
+    sets = [
+        f"{name}: {', '.join(items) if items else '-'}"
+        for name, items in result.sets.items()
+        if not name.endswith("_tn")
+    ]
+    return "\n".join([head, f"config: {config}", "", _table(rows, ["metric", "value"]), "", *sets])
+
+
+# --- schemas -----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--write", "write_dir", type=click.Path(file_okay=False), help="Write every schema into this folder.")
+def schema(name: str | None, write_dir: str | None) -> None:
+    """Print the JSON Schema of NAME (e.g. RunResult), or write them all with --write."""
+    from interpbench.schemas import PUBLIC_MODELS
+    from interpbench.schemas.export import write_schemas
+
+    if write_dir:
+        for path in write_schemas(write_dir):
+            click.echo(path)
+        return
+    if not name:
+        click.echo("\n".join(sorted(PUBLIC_MODELS)))
+        return
+    if name not in PUBLIC_MODELS:
+        from interpbench.errors import UnknownName
+
+        raise UnknownName("schema", name, sorted(PUBLIC_MODELS))
+    _echo_json(PUBLIC_MODELS[name].model_json_schema())
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    cli()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

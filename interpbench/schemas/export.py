@@ -1,0 +1,23 @@
+"""Write the JSON Schemas of the public models, for tools that do not speak Python."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from interpbench.schemas import PUBLIC_MODELS
+
+
+def schema_text(name: str) -> str:
+    return json.dumps(PUBLIC_MODELS[name].model_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def write_schemas(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in sorted(PUBLIC_MODELS):
+        path = folder / f"{name}.json"
+        path.write_text(schema_text(name))
+        written.append(path)
+    return written

@@ -1,0 +1,57 @@
+from interpbench import graph as g
+
+
+def test_names_match_acdc_and_interpbench():
+    G = g.ComputationalGraph(n_layers=2, n_heads=1)
+    senders = [s.name for s in G.senders]
+    assert senders == [
+        "hook_embed",
+        "hook_pos_embed",
+        "blocks.0.attn.hook_result[0]",
+        "blocks.0.hook_mlp_out",
+        "blocks.1.attn.hook_result[0]",
+        "blocks.1.hook_mlp_out",
+    ]
+    receivers = [r.name for r in G.receivers]
+    assert receivers[:4] == [
+        "blocks.0.hook_q_input[0]",
+        "blocks.0.hook_k_input[0]",
+        "blocks.0.hook_v_input[0]",
+        "blocks.0.hook_mlp_in",
+    ]
+    assert receivers[-1] == "blocks.1.hook_resid_post"
+
+
+def test_edges_only_run_downstream():
+    G = g.ComputationalGraph(n_layers=2, n_heads=2)
+    edges = set(G.edges)
+    # A head feeds the MLP of its own layer but not the heads of its own layer.
+    assert ("blocks.0.attn.hook_result[1]", "blocks.0.hook_mlp_in") in edges
+    assert ("blocks.0.attn.hook_result[0]", "blocks.0.hook_q_input[1]") not in edges
+    assert ("blocks.1.hook_mlp_out", "blocks.1.hook_resid_post") in edges
+    assert ("blocks.1.hook_mlp_out", "blocks.0.hook_mlp_in") not in edges
+    # 2 embeddings + per layer (2 heads + mlp); receivers q/k/v per head, mlp, output.
+    expected = (
+        2 * 6  # layer-0 q/k/v: embeddings only
+        + 4 * 1  # layer-0 mlp: embeddings + 2 heads
+        + 5 * 6  # layer-1 q/k/v: embeddings + layer 0
+        + 7  # layer-1 mlp
+        + 8  # resid_post: everything
+    )
+    assert len(G.edges) == expected
+
+
+def test_fold_to_heads_merges_qkv_and_embeddings():
+    edges = {
+        ("hook_embed", "blocks.0.hook_mlp_in"),
+        ("hook_pos_embed", "blocks.1.hook_q_input[0]"),
+        ("hook_pos_embed", "blocks.1.hook_k_input[0]"),
+        ("blocks.0.hook_mlp_out", "blocks.1.hook_v_input[0]"),
+        ("blocks.1.attn.hook_result[0]", "blocks.1.hook_resid_post"),
+    }
+    assert g.fold_to_heads(edges) == {
+        ("blocks.0.hook_resid_pre", "blocks.0.hook_mlp_out"),
+        ("blocks.0.hook_resid_pre", "blocks.1.attn.hook_result[0]"),
+        ("blocks.0.hook_mlp_out", "blocks.1.attn.hook_result[0]"),
+        ("blocks.1.attn.hook_result[0]", "blocks.1.hook_resid_post"),
+    }
