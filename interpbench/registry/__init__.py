@@ -66,7 +66,7 @@ class Registry:
         allowed = _allowed_distributions()
         for ep in _entry_points():
             dist = ep.dist.name if ep.dist else "?"
-            if dist != BUILTIN_DISTRIBUTION and allowed is not None and dist not in allowed:
+            if dist != BUILTIN_DISTRIBUTION and allowed is not None and _normalise(dist) not in allowed:
                 continue
             try:
                 module = ep.load()
@@ -156,7 +156,12 @@ def _allowed_distributions() -> set[str] | None:
     raw = os.environ.get("INTERPBENCH_PLUGINS")
     if raw is None:
         return None
-    return {name.strip() for name in raw.split(",") if name.strip()}
+    return {_normalise(name) for name in raw.split(",") if name.strip()}
+
+
+def _normalise(name: str) -> str:
+    """Distribution names compare like pip compares them: case and -_. insensitive."""
+    return name.strip().lower().replace("_", "-").replace(".", "-")
 
 
 def _short(e: BaseException) -> str:

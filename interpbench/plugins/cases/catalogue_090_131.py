@@ -141,6 +141,7 @@ def _uniform(vocab, length: int):
 
 
 def _distinct_prime_factor_count(n: int) -> int:
+    """Trial division; 0 and 1 have no prime factors."""
     count, factor = 0, 2
     while factor * factor <= n:
         if n % factor == 0:
@@ -200,7 +201,7 @@ def zero_below_three():
 
 @case("95", "How many distinct primes divide each token (0 for 0 and 1).", vocab=_INTS_0_29)
 def distinct_prime_factors():
-    return _map_tokens(lambda x: _distinct_prime_factor_count(x) if x > 1 else 0, "distinct_prime_factors")
+    return _map_tokens(_distinct_prime_factor_count, "distinct_prime_factors")
 
 
 @case("101", "1 where the token is a perfect square, else 0.", vocab=_INTS_0_29)
@@ -230,11 +231,13 @@ def wrap_into_range():
 
 @case("114", "The base-10 logarithm of each token.", vocab=vocabs.int_numbers(1, 11))
 def log10():
-    # math.log(x, 10) rather than math.log10: its last-bit rounding gives the
-    # catalogue's exact class values.
+    # math.log(x, 10) rather than math.log10: the two differ in the last bit for
+    # several tokens, and InterpBench's class values come from math.log(x, 10).
     return _map_tokens(lambda x: math.log(x, 10), "log10")
 
 
+# float_numbers(-1, 1, 20) reproduces the catalogue's F20b set exactly, float
+# artefacts included (-1 + k * 0.1 for k = 0..19).
 @case("121", "The arcsine of each token.", vocab=vocabs.float_numbers(-1, 1, 20))
 def arcsine():
     return _map_tokens(math.asin, "arcsin")

@@ -1,0 +1,147 @@
+"""The command line as a user meets it: subprocesses, exit codes, stdout and stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from interpbench.schemas import CaseInfo, MethodInfo, PluginInfo, RunResult
+
+REPO = Path(__file__).resolve().parents[2]
+HEAVY = ("torch", "transformer_lens", "jax", "tracr")
+
+
+def interpbench(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "interpbench.cli", *args], capture_output=True, text=True, env=full_env
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["list", "cases"], ["list", "methods", "--json"], ["list", "loaders"], ["plugins", "--json"]],
+)
+def test_listing_and_help_do_not_import_heavy_libraries(args):
+    code = (
+        "import sys\n"
+        "from interpbench.cli import cli\n"
+        f"try:\n    cli({args!r})\nexcept SystemExit:\n    pass\n"
+        f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_list_json_validates():
+    cases = [CaseInfo.model_validate(c) for c in json.loads(interpbench("list", "cases", "--json").stdout)]
+    assert "3" in {c.name for c in cases}
+    methods = [MethodInfo.model_validate(m) for m in json.loads(interpbench("list", "methods", "--json").stdout)]
+    acdc = next(m for m in methods if m.name == "acdc")
+    assert acdc.level == "edge" and "threshold" in acdc.config_schema["properties"]
+    plugins = [PluginInfo.model_validate(p) for p in json.loads(interpbench("plugins", "--json").stdout)]
+    assert plugins[0].name == "interpbench" and "acdc" in plugins[0].methods
+
+
+def test_list_table_names_provider():
+    out = interpbench("list", "methods").stdout
+    assert "node-ablation" in out and "interpbench" in out
+
+
+def test_run_json_is_a_valid_run_result():
+    proc = interpbench("run", "--case", "3", "--method", "node-ablation", "--loader", "tracr", "--json")
+    result = RunResult.model_validate_json(proc.stdout)
+    assert (result.case, result.loader, result.method, result.seed) == ("3", "tracr", "node-ablation", 0)
+    assert result.metrics["node_auroc"] == 1.0
+    assert {"node_tpr", "node_fpr"} <= set(result.metrics)
+    assert result.timings.method_seconds > 0
+    assert {"torch", "transformer-lens", "tracr-pypi"} <= set(result.versions)
+
+
+def test_run_table_and_set(tmp_path):
+    out_file = tmp_path / "r.json"
+    proc = interpbench(
+        "run", "--case", "3", "--method", "acdc", "--set", "threshold=0.05", "--set", "sweep=[]", "--out", str(out_file)
+    )
+    assert "edge_tpr" in proc.stdout and "threshold=0.05" in proc.stdout
+    assert RunResult.model_validate_json(out_file.read_text()).config["threshold"] == 0.05
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--case", "999", "--method", "acdc"], "unknown case '999'"),
+        (["run", "--case", "3", "--method", "acdcc"], "unknown method 'acdcc'; did you mean acdc?"),
+        (["run", "--case", "3", "--method", "acdc", "--loader", "nope"], "unknown loader 'nope'"),
+        (["run", "--case", "3", "--method", "acdc", "--set", "threshold"], "malformed --set 'threshold'"),
+        (["run", "--case", "3", "--method", "acdc", "--set", "threshold=high"], "invalid value for threshold"),
+        (["run", "--case", "3", "--method", "acdc", "--set", "colour=red"], "invalid value for colour"),
+        (["schema", "NoSuchModel"], "unknown schema 'NoSuchModel'"),
+    ],
+)
+def test_bad_input_is_one_line_and_nonzero(args, message):
+    proc = interpbench(*args, check=False)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert message in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_strict_plugins_fail_the_command(tmp_path):
+    from plugin_fixtures import BROKEN_IMPORT, make_distribution
+
+    root = make_distribution(tmp_path / "d", "broken-plugin", "broken_plugin_mod", BROKEN_IMPORT)
+    env = {"PYTHONPATH": str(root), "INTERPBENCH_STRICT_PLUGINS": "1"}
+    env_all = {k: v for k, v in os.environ.items() if k != "INTERPBENCH_PLUGINS"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "interpbench.cli", "list", "methods"],
+        capture_output=True, text=True, env={**env_all, **env},
+    )
+    assert proc.returncode != 0 and "broken-plugin" in proc.stderr and "Traceback" not in proc.stderr
+    relaxed = subprocess.run(
+        [sys.executable, "-m", "interpbench.cli", "list", "methods"],
+        capture_output=True, text=True, env={**env_all, "PYTHONPATH": str(root)},
+    )
+    assert relaxed.returncode == 0 and "acdc" in relaxed.stdout
+    assert "warning" in relaxed.stderr and "broken-plugin" in relaxed.stderr
+
+
+def test_example_plugin_installs_and_runs(tmp_path):
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(target), str(REPO / "examples" / "interpbench-random")],
+        check=True, capture_output=True,
+    )
+    env = {k: v for k, v in os.environ.items() if k != "INTERPBENCH_PLUGINS"}
+    env["PYTHONPATH"] = str(target)
+    listed = subprocess.run([sys.executable, "-m", "interpbench.cli", "list", "methods"], capture_output=True, text=True, env=env)
+    assert "random" in listed.stdout and "interpbench-random" in listed.stdout
+    ran = subprocess.run(
+        [sys.executable, "-m", "interpbench.cli", "run", "--case", "3", "--method", "random", "--json"],
+        capture_output=True, text=True, env=env,
+    )
+    assert ran.returncode == 0, ran.stderr
+    result = RunResult.model_validate_json(ran.stdout)
+    assert result.method == "random" and result.level == "edge"
+    assert 0.0 <= result.metrics["edge_auroc"] <= 1.0
+
+
+def test_schema_files_are_current():
+    from interpbench.schemas import PUBLIC_MODELS
+    from interpbench.schemas.export import schema_text
+
+    for name in PUBLIC_MODELS:
+        path = REPO / "schemas" / f"{name}.json"
+        assert path.exists(), f"run `interpbench schema --write schemas` ({name} missing)"
+        assert path.read_text() == schema_text(name), f"schemas/{name}.json is stale: run `interpbench schema --write schemas`"

@@ -1,0 +1,82 @@
+"""Case 3 end to end: compile, agree with tracr, derive the truth, find it."""
+
+import itertools
+
+import pytest
+
+import interpbench
+from interpbench import registry
+from interpbench.compiler.ground_truth import head_circuit
+from interpbench.compiler.verify import check_agreement
+
+
+def test_hooked_transformer_agrees_with_tracr_on_every_input(compiled):
+    case = registry.get_case("3")
+    every_input = [list(seq) for seq in itertools.product(sorted(case.vocab), repeat=case.max_seq_len - 1)]
+    assert len(every_input) == 256
+    agreement = check_agreement(case, compiled("3"), every_input)
+    assert agreement.decoded_mismatches == 0
+    assert agreement.max_residual_error <= 1e-5
+    assert agreement.rasp_mismatches == 0 and agreement.rasp_checked == 256 * 4
+
+
+def test_hooked_transformer_has_the_hooks_methods_need(compiled):
+    cfg = compiled("3").model.cfg
+    assert cfg.use_attn_result and cfg.use_split_qkv_input and cfg.use_hook_mlp_in
+    assert cfg.normalization_type is None and cfg.d_vocab_out == 1
+
+
+def test_ground_truth_is_what_the_program_implies(compiled):
+    """frac_prevs(tokens == "x"):
+    - MLP 0 computes the Map `tokens == "x"`: it reads the token embedding;
+    - head 1.0 is the numerical Aggregate over Select(indices, indices, LEQ): its
+      query and key read positions, its value reads the Map's output (MLP 0);
+    - the head writes the program's output, read by the final residual stream.
+    Head 0.0 and MLP 1 are empty layers tracr pads in; they are not in the circuit.
+    """
+    circuit = compiled("3").circuit
+    assert circuit.edge_set() == {
+        ("hook_embed", "blocks.0.hook_mlp_in"),
+        ("hook_pos_embed", "blocks.1.hook_q_input[0]"),
+        ("hook_pos_embed", "blocks.1.hook_k_input[0]"),
+        ("blocks.0.hook_mlp_out", "blocks.1.hook_v_input[0]"),
+        ("blocks.1.attn.hook_result[0]", "blocks.1.hook_resid_post"),
+    }
+    assert head_circuit(circuit).edge_set() == {
+        ("blocks.0.hook_resid_pre", "blocks.0.hook_mlp_out"),
+        ("blocks.0.hook_resid_pre", "blocks.1.attn.hook_result[0]"),
+        ("blocks.0.hook_mlp_out", "blocks.1.attn.hook_result[0]"),
+        ("blocks.1.attn.hook_result[0]", "blocks.1.hook_resid_post"),
+    }
+
+
+def test_node_ablation_separates_circuit_nodes():
+    result = interpbench.run(case="3", method="node-ablation", loader="tracr")
+    assert result.metrics["node_auroc"] == 1.0
+    assert result.metrics["node_tpr"] == 1.0 and result.metrics["node_fpr"] == 0.0
+    assert set(result.sets["node_tp"]) == {"blocks.0.hook_mlp_out", "blocks.1.attn.hook_result[0]"}
+    effects = result.scores.details
+    assert set(effects) == {"resample", "mean"}
+    assert effects["resample"]["blocks.0.attn.hook_result[0]"] == pytest.approx(0.0, abs=1e-9)
+    assert effects["mean"]["blocks.1.attn.hook_result[0]"] > 0.01
+
+
+def test_ranking_by_mean_ablation_is_a_config_option():
+    result = interpbench.run(case="3", method="node-ablation", config={"score": "mean"})
+    assert result.config["score"] == "mean"
+    assert result.scores.nodes == result.scores.details["mean"]
+
+
+def test_acdc_recovers_the_ground_truth_exactly():
+    result = interpbench.run(case="3", method="acdc", loader="tracr")
+    assert result.metrics["edge_tpr"] == 1.0
+    assert result.metrics["edge_fpr"] == 0.0
+    assert result.metrics["edge_auroc"] == 1.0
+    assert result.thresholds, "the ROC threshold sweep is recorded"
+    assert result.timings.method_seconds > 0
+
+
+def test_same_seed_same_scores():
+    a = interpbench.run(case="3", method="eap-ig", seed=3)
+    b = interpbench.run(case="3", method="eap-ig", seed=3)
+    assert a.scores == b.scores

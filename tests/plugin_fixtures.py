@@ -1,0 +1,42 @@
+"""Build fake installed distributions on disk: a dist-info folder plus a module."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+
+def make_distribution(root: Path, dist: str, module: str, source: str) -> Path:
+    """A distribution named ``dist`` whose ``interpbench`` entry point is ``module``."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / f"{module}.py").write_text(textwrap.dedent(source))
+    info = root / f"{dist.replace('-', '_')}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[interpbench]\n{module} = {module}\n")
+    return root
+
+
+BROKEN_IMPORT = """
+import this_module_does_not_exist
+"""
+
+INVALID_METHOD = """
+from interpbench import hookimpl
+
+@hookimpl
+def register_methods(register):
+    register(name="bad method!", description="", level="sideways", config=int, run=None)
+"""
+
+DUPLICATE_METHOD = """
+from pydantic import BaseModel
+from interpbench import hookimpl
+
+class Config(BaseModel):
+    pass
+
+@hookimpl
+def register_methods(register):
+    register(name="acdc", description="An impostor.", level="edge", config=Config, run=lambda task, cfg: {})
+"""

@@ -1,0 +1,102 @@
+"""The plugin boundary: what a broken, invalid or duplicate plugin does to the rest."""
+
+import sys
+
+import pytest
+
+from interpbench.errors import PluginError, UnknownName
+from plugin_fixtures import BROKEN_IMPORT, DUPLICATE_METHOD, INVALID_METHOD, make_distribution
+
+BUILTIN_METHODS = {"acdc", "eap", "eap-ig", "node-ablation", "edge-sp", "node-sp"}
+
+
+@pytest.fixture
+def installed(tmp_path, monkeypatch, fresh_registry):
+    """Install fake distributions by putting them on sys.path."""
+
+    def install(dist, module, source):
+        make_distribution(tmp_path / dist, dist, module, source)
+        monkeypatch.syspath_prepend(str(tmp_path / dist))
+        monkeypatch.delitem(sys.modules, module, raising=False)
+
+    monkeypatch.delenv("INTERPBENCH_PLUGINS", raising=False)
+    return install
+
+
+def test_builtins_are_plugins_of_the_interpbench_distribution(fresh_registry):
+    methods = fresh_registry.methods()
+    assert {m.name for m in methods} >= BUILTIN_METHODS
+    assert {m.plugin for m in methods if m.name in BUILTIN_METHODS} == {"interpbench"}
+    assert {"tracr"} <= {l.name for l in fresh_registry.loaders()}
+    assert "3" in {c.name for c in fresh_registry.cases()}
+    assert fresh_registry.problems() == []
+
+
+def test_broken_import_is_named_and_the_rest_still_loads(installed, capsys):
+    installed("broken-plugin", "broken_plugin_mod", BROKEN_IMPORT)
+    from interpbench import registry
+
+    assert {m.name for m in registry.methods()} >= BUILTIN_METHODS
+    [problem] = registry.problems()
+    assert "'broken-plugin'" in problem and "ModuleNotFoundError" in problem
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "broken-plugin" in err[0]
+
+
+def test_invalid_registration_is_refused_by_name(installed):
+    installed("bad-method-plugin", "bad_method_mod", INVALID_METHOD)
+    from interpbench import registry
+
+    names = {m.name for m in registry.methods()}
+    assert "bad method!" not in names and names >= BUILTIN_METHODS
+    [problem] = registry.problems()
+    assert "'bad-method-plugin'" in problem and "invalid method" in problem
+
+
+def test_duplicate_name_keeps_the_first_and_says_who(installed):
+    installed("impostor", "impostor_mod", DUPLICATE_METHOD)
+    from interpbench import registry
+
+    assert registry.get_method("acdc").plugin == "interpbench"
+    [problem] = registry.problems()
+    assert "'impostor'" in problem and "already provided by 'interpbench'" in problem
+
+
+def test_strict_mode_raises(installed, monkeypatch):
+    installed("broken-plugin", "broken_plugin_mod", BROKEN_IMPORT)
+    monkeypatch.setenv("INTERPBENCH_STRICT_PLUGINS", "1")
+    from interpbench import registry
+
+    with pytest.raises(PluginError, match="broken-plugin"):
+        registry.methods()
+
+
+def test_allowlist_empty_means_builtins_only(installed, monkeypatch):
+    installed("broken-plugin", "broken_plugin_mod", BROKEN_IMPORT)
+    monkeypatch.setenv("INTERPBENCH_PLUGINS", "")
+    from interpbench import registry
+
+    assert registry.problems() == []
+    assert [p.name for p in registry.plugins()] == ["interpbench"]
+
+
+def test_allowlist_names_distributions(installed, monkeypatch):
+    installed("broken-plugin", "broken_plugin_mod", BROKEN_IMPORT)
+    installed("impostor", "impostor_mod", DUPLICATE_METHOD)
+    monkeypatch.setenv("INTERPBENCH_PLUGINS", "Broken_Plugin")
+    from interpbench import registry
+
+    [problem] = registry.problems()
+    assert "broken-plugin" in problem
+
+
+def test_unknown_names_suggest_close_matches(fresh_registry):
+    with pytest.raises(UnknownName, match="did you mean acdc"):
+        fresh_registry.get_method("acdcc")
+
+
+def test_loading_is_idempotent(fresh_registry):
+    fresh_registry.methods()
+    before = dict(fresh_registry.current().items["methods"])
+    fresh_registry.current().load()
+    assert fresh_registry.current().items["methods"] == before
