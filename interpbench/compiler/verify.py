@@ -17,9 +17,11 @@ class Agreement:
     rasp_mismatches: int  # HookedTransformer vs the RASP program, where RASP is defined
     rasp_checked: int
 
+    residual_tolerance: float = RESIDUAL_TOLERANCE
+
     @property
     def ok(self) -> bool:
-        return self.decoded_mismatches == 0 and self.max_residual_error <= 1e-5
+        return self.decoded_mismatches == 0 and self.max_residual_error <= self.residual_tolerance
 
 
 def decode_outputs(compiled: CompiledCase, logits) -> list[list[Any]]:
@@ -33,6 +35,12 @@ def decode_outputs(compiled: CompiledCase, logits) -> list[list[Any]]:
 #: tracr's numerical MLPs and BOS attention are approximate: the catalogue measured
 #: 2e-3 on case 39 (59 tokens). Training tolerates 0.05.
 RASP_NUMERICAL_TOLERANCE = 5e-3
+#: The converted model's residual stream matches tracr's to this, after every layer.
+RESIDUAL_TOLERANCE = 1e-5
+#: Where float32 rounding inside tracr's own model is amplified beyond that. Case 125:
+#: a steep selector-width MLP amplifies 5e-7 attention rounding; against a float64
+#: run of the same weights, tracr's model is off by 3.1e-5 and ours by 1.0e-5.
+RESIDUAL_TOLERANCE_EXCEPTIONS = {"125": 5e-5}
 #: Output classes closer than this are a tie (e.g. where RASP is undefined); which one
 #: argmax picks is float noise, so ties are not compared.
 TIE_MARGIN = 1e-4
@@ -97,7 +105,8 @@ def check_agreement(case: CaseSpec, compiled: CompiledCase, inputs: list[list[An
                 continue
             rasp_checked += 1
             rasp_mismatches += not _same(want, got, numerical, RASP_NUMERICAL_TOLERANCE)
-    return Agreement(len(inputs), decoded_mismatches, max_err, rasp_mismatches, rasp_checked)
+    tolerance = RESIDUAL_TOLERANCE_EXCEPTIONS.get(case.name, RESIDUAL_TOLERANCE)
+    return Agreement(len(inputs), decoded_mismatches, max_err, rasp_mismatches, rasp_checked, tolerance)
 
 
 def sample_inputs(case: CaseSpec, n: int, seed: int = 0) -> list[list[Any]]:

@@ -64,6 +64,12 @@ class PatchingEngine:
         self.r_start = [l * per_layer_r for l in range(self.n_layers + 1)]
         per_layer_s = self.n_heads + int(self.has_mlps)
         self.s_before_layer = [2 + l * per_layer_s for l in range(self.n_layers + 1)]
+        # Attention output biases are not senders: they sit in every later residual stream.
+        self._bias = [torch.zeros(cfg.d_model)]
+        for block in model.blocks:
+            self._bias.append(self._bias[-1] + block.attn.b_O)
+        self._zero_base = torch.zeros(self.R, 1, 1, 1)
+        self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         with torch.no_grad():
             self.clean_out = self.sender_outputs(clean)  # [S, B, P, D]
             self.corrupted_out = self.sender_outputs(corrupted)
@@ -101,9 +107,9 @@ class PatchingEngine:
     def sender_outputs(self, tokens: torch.Tensor) -> torch.Tensor:
         """Outputs of every sender in an unpatched forward pass: [S, B, P, D]."""
         embed, pos = self.embeddings(tokens)
-        ones = torch.ones(1, self.R, self.S)
-        outs = self._layers([embed[None], pos[None]], ones * self.valid, torch.zeros(self.S, 1, 1, 1), 0)
-        return torch.stack([o[0] for o in outs])
+        ones = (torch.ones(1, self.R, self.S) * self.valid)
+        new = self._layers(_Pass(ones, self._zero_base, [embed[None], pos[None]]), 0)
+        return torch.stack([o[0] for o in new.outputs])
 
     def embeddings(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         m = self.model
@@ -117,27 +123,35 @@ class PatchingEngine:
         ``mask`` is dense [C, R, S] (``edge_mask``/``node_mask``) with values in [0, 1];
         fractional values interpolate (subnetwork probing learns them). Differentiable.
         """
-        ablated = self.ablated_outputs(ablation)
+        base, clean_delta = self._ablation(ablation)
         start = self._first_changed_layer(mask)
-        # Senders before `start` see only kept edges upstream: their outputs are clean.
+        # Senders before `start` see only kept edges upstream: their outputs are clean,
+        # the same for every circuit, and cached.
         prefix = self.s_before_layer[start] if start < self.n_layers else self.S
-        outs = [self.clean_out[s][None].expand(mask.shape[0], *self.clean_out.shape[1:]) for s in range(prefix)]
-        outs = self._layers(outs, mask * self.valid, ablated, start)
-        return self._unembed(outs, mask * self.valid, ablated)
+        state = _Pass(mask * self.valid, base, [], clean_delta[:prefix], self.ablated_outputs(ablation))
+        state = self._layers(state, start)
+        return self._unembed(state)
 
     def receiver_gradients(self, target, embed: torch.Tensor, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Gradient of ``target(logits)`` (a scalar) at every receiver's input, in an
         unpatched pass from the given embeddings: (logits [B, P, V], grads [R, B, P, D])."""
-        groups: list[torch.Tensor] = []  # receiver inputs [1, n, B, P, D], in receiver order
         embed = embed.detach().requires_grad_(True)  # so the pass is recorded even for frozen weights
         ones = torch.ones(1, self.R, self.S) * self.valid
-        zero = torch.zeros(self.S, 1, 1, 1)
-        outs = self._layers([embed[None], pos[None]], ones, zero, 0, record=groups)
-        logits = self._unembed(outs, ones, zero, record=groups)[0]
-        grads = torch.autograd.grad(target(logits), groups)
+        state = _Pass(ones, self._zero_base, [embed[None], pos[None]], record=[])
+        logits = self._unembed(self._layers(state, 0))[0]
+        grads = torch.autograd.grad(target(logits), state.record)  # receiver inputs [1, n, B, P, D]
         return logits.detach(), torch.cat(grads, dim=1)[0]
 
     # --- internals ---------------------------------------------------------------------
+
+    def _ablation(self, ablation: Ablation) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per ablation, cached: every receiver's input when all its edges are ablated
+        [R, B|1, P, D], and each sender's clean-minus-ablated output [S, B, P, D]."""
+        if ablation not in self._cache:
+            ablated = self.ablated_outputs(ablation)
+            base = torch.einsum("rs,sbpd->rbpd", self.valid, ablated)
+            self._cache[ablation] = (base, self.clean_out - ablated)
+        return self._cache[ablation]
 
     def _first_changed_layer(self, mask: torch.Tensor) -> int:
         if mask.requires_grad:
@@ -148,41 +162,34 @@ class PatchingEngine:
             return self.n_layers
         return min(self.graph.receivers[int(i)].layer for i in hits)
 
-    def _inputs(self, outs: list[torch.Tensor], mask: torch.Tensor, ablated: torch.Tensor, r0: int, r1: int) -> torch.Tensor:
+    def _inputs(self, state: "_Pass", r0: int, r1: int) -> torch.Tensor:
         """Inputs of receivers r0..r1 from the senders so far: [C, r1-r0, B, P, D]."""
-        n = len(outs)
-        patched = torch.stack(outs, dim=1)  # [C, n, B, P, D]
-        abl = ablated[:n]
-        delta = patched - abl
-        base = torch.einsum("rs,sbpd->rbpd", self.valid[r0:r1, :n], abl.expand(n, *patched.shape[2:]))
-        return base + torch.einsum("crs,csbpd->crbpd", mask[:, r0:r1, :n], delta)
+        n0 = state.shared_delta.shape[0]
+        x = state.base[r0:r1]
+        if n0:
+            x = x + torch.einsum("crs,sbpd->crbpd", state.mask[:, r0:r1, :n0], state.shared_delta)
+        if state.outputs:
+            n = n0 + len(state.outputs)
+            delta = torch.stack(state.outputs, dim=1) - state.ablated[n0:n]  # [C, n - n0, B, P, D]
+            x = x + torch.einsum("crs,csbpd->crbpd", state.mask[:, r0:r1, n0:n], delta)
+        return x
 
-    def _layers(self, outs, mask, ablated, start, record=None):
-        """Run layers start..end, appending each sender's output [C, B, P, D] to ``outs``."""
+    def _layers(self, state: "_Pass", start: int) -> "_Pass":
+        """Run layers start..end, appending each sender's output [C, B, P, D] to the pass."""
         m, H = self.model, self.n_heads
-        bias = self._bias_before(start)
         for layer in range(start, self.n_layers):
             block = m.blocks[layer]
             r0 = self.r_start[layer]
-            qkv = self._inputs(outs, mask, ablated, r0, r0 + 3 * H) + bias  # [C, 3H, B, P, D]
-            if record is not None:
-                record.append(qkv)
+            qkv = self._inputs(state, r0, r0 + 3 * H) + self._bias[layer]  # [C, 3H, B, P, D]
+            state.note(qkv)
             heads = self._attention(block.attn, qkv[:, :H], qkv[:, H : 2 * H], qkv[:, 2 * H :])
-            outs = outs + list(heads.unbind(1))
-            bias = bias + block.attn.b_O
+            state.outputs.extend(heads.unbind(1))
             if self.has_mlps:
-                x = self._inputs(outs, mask, ablated, r0 + 3 * H, r0 + 3 * H + 1) + bias  # [C, 1, B, P, D]
-                if record is not None:
-                    record.append(x)
+                x = self._inputs(state, r0 + 3 * H, r0 + 3 * H + 1) + self._bias[layer] + block.attn.b_O
+                state.note(x)
                 mlp = block.mlp
-                outs.append(mlp.act_fn(x[:, 0] @ mlp.W_in + mlp.b_in) @ mlp.W_out + mlp.b_out)
-        return outs
-
-    def _bias_before(self, layer: int) -> torch.Tensor:
-        bias = torch.zeros(self.model.cfg.d_model)
-        for l in range(layer):
-            bias = bias + self.model.blocks[l].attn.b_O
-        return bias
+                state.outputs.append(mlp.act_fn(x[:, 0] @ mlp.W_in + mlp.b_in) @ mlp.W_out + mlp.b_out)
+        return state
 
     def _attention(self, attn, q_in, k_in, v_in) -> torch.Tensor:
         """Per-head outputs [C, H, B, P, D] from per-head inputs [C, H, B, P, D]."""
@@ -198,10 +205,27 @@ class PatchingEngine:
         z = torch.einsum("chbqk,chbke->chbqe", pattern, v)
         return torch.einsum("chbqe,hed->chbqd", z, attn.W_O)
 
-    def _unembed(self, outs, mask, ablated, record=None) -> torch.Tensor:
+    def _unembed(self, state: "_Pass") -> torch.Tensor:
         r = self.R - 1
-        bias = self._bias_before(self.n_layers)
-        x = self._inputs(outs, mask, ablated, r, r + 1) + bias  # [C, 1, B, P, D]
-        if record is not None:
-            record.append(x)
+        x = self._inputs(state, r, r + 1) + self._bias[self.n_layers]  # [C, 1, B, P, D]
+        state.note(x)
         return x[:, 0] @ self.model.unembed.W_U + self.model.unembed.b_U
+
+
+class _Pass:
+    """The state of one forward pass: masks, what ablated edges carry, sender outputs.
+
+    ``shared_delta`` holds clean-minus-ablated outputs of the senders before the first
+    changed layer (the same for every circuit, never copied per circuit); ``outputs``
+    the per-circuit outputs [C, B, P, D] of the senders computed in this pass.
+    """
+
+    def __init__(self, mask, base, outputs, shared_delta=None, ablated=None, record=None):
+        self.mask, self.base, self.outputs = mask, base, list(outputs)
+        self.shared_delta = shared_delta if shared_delta is not None else base.new_zeros(0, 1, 1, 1)
+        self.ablated = ablated if ablated is not None else base.new_zeros(mask.shape[-1], 1, 1, 1)
+        self.record = record
+
+    def note(self, receiver_inputs: torch.Tensor) -> None:
+        if self.record is not None:
+            self.record.append(receiver_inputs)

@@ -5,11 +5,14 @@ the edge is removed for good when the validation metric moves by less than the
 threshold; the metric of the current circuit is then updated. A receiver whose node
 no longer reaches the output is dropped with all its inputs, as ACDC never visits it.
 
-Speed without changing the algorithm: all still-present edges into a receiver are
-tried in one batched pass, each removed alone from the current circuit. Reading the
-results in order, every rejection leaves the circuit unchanged, so the next result
-is still exact; after an acceptance the remaining edges are re-tried from the new
-circuit. Passes start at the receiver's layer from cached clean activations.
+Speed without changing the algorithm: the edges still to try into a receiver are
+evaluated in one batched pass as a chain of circuits with the first 1, 2, 3, ...
+of them removed. While removals are accepted, each chain entry is exactly the
+circuit ACDC tests next; at the first rejection the rest of the chain is discarded
+and a new chain starts from the circuit as it now is. So a receiver costs one pass
+plus one per edge kept, and circuits are sparse. All thresholds of the sweep run in
+lockstep in the same passes, and passes start at the receiver's layer from cached
+clean activations.
 
 The ROC comes from a sweep of thresholds, as InterpBench computes it.
 """
@@ -49,35 +52,64 @@ def _metric(task, name: str):
     return (kl_from_baseline if name == "kl" else l2_from_baseline)(task.clean_logits)
 
 
-def acdc(task, threshold: float, metric, ablation: str) -> tuple[set[int], int]:
-    """The edges (indices into ``task.graph.edges``) ACDC keeps, and the passes it made."""
+def acdc(task, thresholds: list[float], metric, ablation: str) -> tuple[list[set[int]], int]:
+    """The edges (indices into ``task.graph.edges``) ACDC keeps at each threshold, and
+    the number of batched passes made. The thresholds run in lockstep: one pass tries
+    candidates for all of them."""
     import torch
 
     engine, graph = task.engine, task.graph
-    mask = engine.valid.clone()[None]  # [1, R, S], 1 = edge present
+    T = len(thresholds)
+    limit = torch.tensor(thresholds)
+    masks = engine.valid.clone()[None].repeat(T, 1, 1)  # [T, R, S], 1 = edge present
     passes = 0
     with torch.no_grad():
-        current = float(metric(engine.run(mask, ablation))[0])
+        current = metric(engine.run(masks[:1], ablation)).repeat(T)  # the full model, for every t
         for r in reversed(range(engine.R)):
-            if not _reaches_output(graph, mask[0], r):
-                mask[0, r] = 0.0
-                continue
-            todo = [s for s in reversed(range(engine.S)) if mask[0, r, s] > 0]
-            while todo:
-                candidates = mask.repeat(len(todo), 1, 1)
-                candidates[torch.arange(len(todo)), r, torch.tensor(todo)] = 0.0
-                values = metric(engine.run(candidates, ablation)).tolist()
-                passes += 1
-                for i, (s, value) in enumerate(zip(todo, values)):
-                    if value - current < threshold:
-                        mask[0, r, s] = 0.0
-                        current = value
-                        todo = todo[i + 1 :]
-                        break
+            todo: list[list[int]] = []
+            for t in range(T):
+                if _reaches_output(graph, masks[t], r):
+                    todo.append([s for s in reversed(range(engine.S)) if masks[t, r, s] > 0])
                 else:
-                    todo = []
-    kept = {i for i, (s, r) in enumerate(graph.edges) if mask[0, graph.receiver_index[r], graph.sender_index[s]] > 0}
+                    masks[t, r] = 0.0  # ACDC never visits a node cut off from the output
+                    todo.append([])
+            while any(todo):
+                candidates, owners = _prefix_chains(masks, r, todo)
+                values = metric(engine.run(candidates, ablation))
+                passes += 1
+                for t, (first, count) in owners.items():
+                    chain = values[first : first + count]
+                    steps = torch.cat([current[t : t + 1], chain])
+                    accepted = (steps[1:] - steps[:-1]) < limit[t]
+                    n_ok = count if bool(accepted.all()) else int((~accepted).nonzero()[0])
+                    removed, todo[t] = todo[t][:n_ok], todo[t][n_ok + 1 :]
+                    if removed:
+                        masks[t, r, removed] = 0.0
+                        current[t] = chain[n_ok - 1]
+    kept = []
+    for t in range(T):
+        present = masks[t, engine.edge_r, engine.edge_s] > 0
+        kept.append(set(present.nonzero().flatten().tolist()))
     return kept, passes
+
+
+def _prefix_chains(masks, r: int, todo: list[list[int]]):
+    """For each threshold t with edges left to try into receiver r, the circuits with
+    todo[t][:1], todo[t][:2], ... removed: reading them in order is exact ACDC while
+    every removal is accepted, and the first rejection ends the chain's validity."""
+    import torch
+
+    blocks, owners, first = [], {}, 0
+    for t, senders in enumerate(todo):
+        if not senders:
+            continue
+        chain = masks[t][None].repeat(len(senders), 1, 1)
+        for i in range(len(senders)):
+            chain[i, r, senders[: i + 1]] = 0.0
+        blocks.append(chain)
+        owners[t] = (first, len(senders))
+        first += len(senders)
+    return torch.cat(blocks), owners
 
 
 def _reaches_output(graph, mask, r: int) -> bool:
@@ -96,8 +128,8 @@ def _reaches_output(graph, mask, r: int) -> bool:
 def run(task, config: ACDCConfig) -> Scores:
     metric = _metric(task, config.metric)
     thresholds = sorted({config.threshold, *config.sweep})
-    ablation = task.ablation(config.ablation)
-    kept_at = {t: acdc(task, t, metric, ablation)[0] for t in thresholds}
+    kept, _ = acdc(task, thresholds, metric, task.ablation(config.ablation))
+    kept_at = dict(zip(thresholds, kept))
     # An edge's score is the largest threshold at which ACDC still keeps it.
     scores = [0.0] * len(task.graph.edges)
     for t in thresholds:
