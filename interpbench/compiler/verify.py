@@ -9,21 +9,6 @@ from interpbench.compiler.tracr_bridge import BOS, CompiledCase
 from interpbench.registry.specs import CaseSpec
 
 
-@dataclass
-class Agreement:
-    n_inputs: int
-    decoded_mismatches: int  # HookedTransformer vs tracr, decoded outputs
-    max_residual_error: float  # HookedTransformer vs tracr, every resid_mid/resid_post
-    rasp_mismatches: int  # HookedTransformer vs the RASP program, where RASP is defined
-    rasp_checked: int
-
-    residual_tolerance: float = RESIDUAL_TOLERANCE
-
-    @property
-    def ok(self) -> bool:
-        return self.decoded_mismatches == 0 and self.max_residual_error <= self.residual_tolerance
-
-
 def decode_outputs(compiled: CompiledCase, logits) -> list[list[Any]]:
     """Model outputs (positions after BOS) as values: class values or numbers."""
     if compiled.output_values is None:
@@ -44,6 +29,21 @@ RESIDUAL_TOLERANCE_EXCEPTIONS = {"125": 5e-5}
 #: Output classes closer than this are a tie (e.g. where RASP is undefined); which one
 #: argmax picks is float noise, so ties are not compared.
 TIE_MARGIN = 1e-4
+
+
+@dataclass
+class Agreement:
+    n_inputs: int
+    decoded_mismatches: int  # HookedTransformer vs tracr, decoded outputs
+    max_residual_error: float  # HookedTransformer vs tracr, every resid_mid/resid_post
+    rasp_mismatches: int  # HookedTransformer vs the RASP program, where RASP is defined
+    rasp_checked: int
+
+    residual_tolerance: float = RESIDUAL_TOLERANCE
+
+    @property
+    def ok(self) -> bool:
+        return self.decoded_mismatches == 0 and self.max_residual_error <= self.residual_tolerance
 
 
 def _same(a: Any, b: Any, numerical: bool, tolerance: float = 1e-4) -> bool:
