@@ -161,6 +161,90 @@ def format_result(result) -> str:
     return "\n".join([head, f"config: {config}", "", _table(rows, ["metric", "value"]), "", *sets])
 
 
+# --- cases -------------------------------------------------------------------------------
+
+
+@cli.command("compile")
+@click.option("--case", "cases", multiple=True, help="Case to compile (repeatable).")
+@click.option("--all", "all_cases", is_flag=True, help="Every compilable case.")
+@click.option("--force", is_flag=True, help="Recompile even when the cache holds the case.")
+def compile_(cases: tuple[str, ...], all_cases: bool, force: bool) -> None:
+    """Compile cases with tracr and fill the on-disk cache."""
+    from tqdm import tqdm
+
+    from interpbench.compiler import cache, load_compiled
+    from interpbench.errors import CaseNotCompilable
+
+    if not cases and not all_cases:
+        raise InterpbenchError("say which cases: --case N (repeatable) or --all")
+    specs = registry.case_specs() if all_cases else [registry.get_case(c) for c in cases]
+    counts = {"compiled": 0, "cached": 0, "not compilable": 0}
+    bar = tqdm(specs, desc="compiling", unit="case", file=sys.stderr)
+    for spec in bar:
+        bar.set_postfix_str(f"case {spec.name}")
+        if spec.not_compilable:
+            counts["not compilable"] += 1
+            continue
+        hit = not force and cache.read(spec) is not None
+        if force:
+            cache.remove(spec)
+        try:
+            load_compiled(spec)
+        except CaseNotCompilable as e:
+            counts["not compilable"] += 1
+            tqdm.write(str(e), file=sys.stderr)
+            continue
+        counts["cached" if hit else "compiled"] += 1
+    click.echo(", ".join(f"{n} {k}" for k, n in counts.items()) + f"; cache: {cache.cache_root()}")
+
+
+@cli.group()
+def show() -> None:
+    """Look at one thing closely."""
+
+
+@show.command("case")
+@click.argument("name")
+@click.option("--loader", default="tracr", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--image", type=click.Path(dir_okay=False), help="Draw the circuit into this PNG.")
+@click.option("--level", type=click.Choice(["edge", "head"]), default="head", show_default=True, help="Circuit level to draw.")
+def show_case(name: str, loader: str, as_json: bool, image: str | None, level: str) -> None:
+    """Describe case NAME: task, vocabulary, model size and ground-truth circuit."""
+    from interpbench.compiler.ground_truth import head_circuit
+
+    spec = registry.get_case(name)
+    info = spec.info()
+    loaded = registry.get_loader(loader).load(spec, seed=0, options={})
+    circuits = {"edge": loaded.circuit, "head": head_circuit(loaded.circuit)}
+    if image:
+        from interpbench.plotting import draw_circuit
+
+        draw_circuit(circuits[level], image, title=f"case {name} ({loader}): {info.description}")
+    if as_json:
+        _echo_json({
+            "case": info.model_dump(mode="json"),
+            "model": loaded.info,
+            "circuit": {lvl: c.model_dump(mode="json") for lvl, c in circuits.items()},
+        })
+        return
+    vocab = ", ".join(map(str, info.vocab))
+    lines = [
+        f"case {info.name}: {info.description}",
+        f"  output: {'categorical' if info.categorical else 'numerical'}; "
+        f"attention: {'causal' if info.causal else 'bidirectional'}; trivial: {'yes' if info.trivial else 'no'}",
+        f"  vocab ({len(info.vocab)}): {_short(vocab, 90)}",
+        f"  sequence length: {info.max_seq_len} including BOS",
+        "  model: " + ", ".join(f"{k} {v}" for k, v in loaded.info.items()),
+    ]
+    for lvl, circuit in circuits.items():
+        lines.append(f"  {lvl}-level circuit: {len(circuit.nodes)} nodes, {len(circuit.edges)} edges")
+        lines += [f"    {e.sender} -> {e.receiver}" for e in circuit.edges]
+    if image:
+        lines.append(f"  picture: {image}")
+    click.echo("\n".join(lines))
+
+
 # --- schemas -----------------------------------------------------------------------------
 
 

@@ -83,6 +83,10 @@ def read(case: CaseSpec) -> tuple[dict[str, Any], dict[str, Any]] | None:
         return None
 
 
+def remove(case: CaseSpec) -> None:
+    shutil.rmtree(entry_dir(case), ignore_errors=True)
+
+
 def write(case: CaseSpec, state_dict: dict[str, Any], meta: dict[str, Any]) -> Path:
     """Store an entry atomically: build it in a temporary folder, then rename."""
     from safetensors.torch import save_file
