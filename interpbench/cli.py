@@ -161,6 +161,95 @@ def format_result(result) -> str:
     return "\n".join([head, f"config: {config}", "", _table(rows, ["metric", "value"]), "", *sets])
 
 
+# --- sweeps and reports --------------------------------------------------------------------
+
+
+def _names(raw: str, available: list[str], kind: str) -> list[str]:
+    if raw == "all":
+        return available
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    for name in names:
+        if name not in available:
+            from interpbench.errors import UnknownName
+
+            raise UnknownName(kind, name, available)
+    return names
+
+
+def parse_sweep_settings(pairs: Iterable[str]) -> dict[str, dict[str, list[Any]]]:
+    """``method.key=v1,v2`` pairs -> {method: {key: [v1, v2]}} (values read as JSON)."""
+    settings: dict[str, dict[str, list[Any]]] = {}
+    for pair in pairs:
+        target, sep, raw = pair.partition("=")
+        method, dot, key = target.partition(".")
+        if not sep or not dot or not method or not key:
+            raise InterpbenchError(f"malformed --set {pair!r}: expected method.key=value[,value...]")
+        try:
+            values = json.loads(f"[{raw}]")
+        except json.JSONDecodeError:
+            values = [v.strip() for v in raw.split(",")]
+        settings.setdefault(method, {})[key] = values
+    return settings
+
+
+@cli.command()
+@click.option("--cases", required=True, help="Comma list of cases, or all (every compilable case).")
+@click.option("--methods", required=True, help="Comma list of methods, or all.")
+@click.option("--loaders", default="tracr", show_default=True, help="Comma list of loaders.")
+@click.option("--set", "settings", multiple=True, metavar="METHOD.KEY=V1,V2", help="Config values to sweep (repeatable).")
+@click.option("--seeds", default="0", show_default=True, help="Comma list of seeds.")
+@click.option("--examples", default=500, show_default=True, type=click.IntRange(2))
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the run records.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Parallel worker processes.")
+def sweep(cases: str, methods: str, loaders: str, settings: tuple[str, ...], seeds: str, examples: int, out: str, jobs: int) -> None:
+    """Run a grid of runs; finished records in --out are skipped, so a sweep resumes."""
+    from tqdm import tqdm
+
+    from interpbench.sweep import grid, run_sweep
+
+    compilable = [c.name for c in registry.cases() if c.compilable]
+    case_names = _names(cases, compilable if cases == "all" else [c.name for c in registry.cases()], "case")
+    method_names = _names(methods, [m.name for m in registry.methods()], "method")
+    loader_names = _names(loaders, [l.name for l in registry.loaders()], "loader")
+    try:
+        seed_list = [int(s) for s in seeds.split(",")]
+    except ValueError:
+        raise InterpbenchError(f"--seeds must be a comma list of integers, not {seeds!r}") from None
+    try:
+        specs = grid(case_names, method_names, loader_names, seed_list, parse_sweep_settings(settings), examples)
+    except ValueError as e:
+        raise InterpbenchError(str(e)) from None
+
+    def progress(it):
+        return tqdm(it, total=len(specs), desc="sweep", unit="run", file=sys.stderr)
+
+    summary = run_sweep(specs, out, jobs=jobs, progress=progress)
+    click.echo(f"{len(specs)} runs: {summary.skipped} skipped (already finished), {summary.ran} ran, {summary.failed} failed")
+    for line in summary.failures[:20]:
+        click.echo(f"  failed: {_short(line, 150)}", err=True)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "html"]), default="markdown", show_default=True)
+@click.option("--metric", default="edge_auroc", show_default=True, help="Metric of the per-case table.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
+def report(folder: str, fmt: str, metric: str, out: str | None) -> None:
+    """Tables of a results folder: leaderboard and per-case scores."""
+    from interpbench.report import render
+
+    text, skipped = render(folder, fmt, metric)
+    for line in skipped:
+        click.echo(f"interpbench: skipped {line}", err=True)
+    if out:
+        from pathlib import Path
+
+        Path(out).write_text(text)
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text)
+
+
 # --- cases -------------------------------------------------------------------------------
 
 

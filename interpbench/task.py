@@ -27,9 +27,12 @@ class LoadedModel:
         categorical: whether outputs are classes (else one number per position).
         output_values: class index -> value, for categorical outputs.
         default_ablation: what ablated edges carry when a method's ablation is
-            "auto". Compiled tracr models read exact one-hot positions, which
-            resampling or averaging never changes, so their loader asks for zero
-            ablation (as ACDC's tracr experiments did); trained models resample.
+            "auto". Trained models resample. Compiled tracr models cannot: positions,
+            and values computed from positions alone, are the same in every input,
+            so resampling or averaging never removes them. Their loader asks for
+            "zero-except-embed": zero (as ACDC's tracr experiments did), except the
+            token embedding, which is mean-ablated so that the BOS and `one`
+            directions that the ground-truth convention ignores stay intact.
         info: free-form facts shown by ``interpbench show`` (origin, sizes, ...).
     """
 

@@ -25,8 +25,8 @@ import torch
 
 from interpbench.graph import ComputationalGraph
 
-Ablation = Literal["resample", "mean", "zero"]
-ABLATIONS: tuple[str, ...] = ("resample", "mean", "zero")
+Ablation = Literal["resample", "mean", "zero", "zero-except-embed"]
+ABLATIONS: tuple[str, ...] = ("resample", "mean", "zero", "zero-except-embed")
 
 
 class PatchingEngine:
@@ -64,11 +64,14 @@ class PatchingEngine:
         self.r_start = [l * per_layer_r for l in range(self.n_layers + 1)]
         per_layer_s = self.n_heads + int(self.has_mlps)
         self.s_before_layer = [2 + l * per_layer_s for l in range(self.n_layers + 1)]
-        # Attention output biases are not senders: they sit in every later residual stream.
-        self._bias = [torch.zeros(cfg.d_model)]
+        # Attention output biases are not senders: they sit in every later residual stream,
+        # so each receiver's input carries the sum of the biases before it.
+        layer_bias = [torch.zeros(cfg.d_model)]
         for block in model.blocks:
-            self._bias.append(self._bias[-1] + block.attn.b_O)
-        self._zero_base = torch.zeros(self.R, 1, 1, 1)
+            layer_bias.append(layer_bias[-1] + block.attn.b_O)
+        self._receiver_bias = torch.stack(
+            [layer_bias[r.layer + (r.kind == "mlp")] for r in graph.receivers]
+        ).detach()[:, None, None, :]  # [R, 1, 1, D]
         self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         with torch.no_grad():
             self.clean_out = self.sender_outputs(clean)  # [S, B, P, D]
@@ -102,14 +105,19 @@ class PatchingEngine:
             return self.clean_out.mean(dim=1, keepdim=True)  # per position, over the data
         if ablation == "zero":
             return torch.zeros_like(self.clean_out[:, :1])
+        if ablation == "zero-except-embed":
+            # The token embedding is mean-ablated: BOS and the constant `one` direction,
+            # which every head reads and no ground truth counts, stay where they are.
+            ablated = torch.zeros_like(self.clean_out.mean(dim=1, keepdim=True))
+            ablated[0] = self.clean_out[0].mean(dim=0, keepdim=True)
+            return ablated
         raise ValueError(f"unknown ablation {ablation!r}; choose from {', '.join(ABLATIONS)}")
 
     def sender_outputs(self, tokens: torch.Tensor) -> torch.Tensor:
         """Outputs of every sender in an unpatched forward pass: [S, B, P, D]."""
         embed, pos = self.embeddings(tokens)
-        ones = (torch.ones(1, self.R, self.S) * self.valid)
-        new = self._layers(_Pass(ones, self._zero_base, [embed[None], pos[None]]), 0)
-        return torch.stack([o[0] for o in new.outputs])
+        state = _Pass(self.valid[None], self._receiver_bias, [embed[None], pos[None]])
+        return torch.stack([o[0] for o in self._layers(state, 0).outputs])
 
     def embeddings(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         m = self.model
@@ -117,27 +125,44 @@ class PatchingEngine:
         pos = m.pos_embed.W_pos[: tokens.shape[1]].expand_as(embed)
         return embed, pos
 
-    def run(self, mask: torch.Tensor, ablation: Ablation = "resample") -> torch.Tensor:
+    def run(self, mask: torch.Tensor, ablation: Ablation = "resample", memory_mb: int = 512) -> torch.Tensor:
         """Logits [C, B, P, V] of the model with edges ablated where ``mask`` is 0.
 
         ``mask`` is dense [C, R, S] (``edge_mask``/``node_mask``) with values in [0, 1];
-        fractional values interpolate (subnetwork probing learns them). Differentiable.
+        fractional values interpolate (subnetwork probing learns them). Differentiable
+        in the mask only, when it requires grad; otherwise identical circuits are
+        evaluated once and the batch is split so that no activation tensor exceeds
+        ``memory_mb``.
         """
+        if mask.requires_grad:
+            return self._run(mask, ablation)
+        with torch.no_grad():
+            return self._run_batched(mask, ablation, memory_mb)
+
+    def _run_batched(self, mask: torch.Tensor, ablation: Ablation, memory_mb: int) -> torch.Tensor:
+        unique, inverse = torch.unique(mask.flatten(1), dim=0, return_inverse=True)
+        unique = unique.view(-1, *mask.shape[1:])
+        per_circuit = self.clean_out.shape[1:].numel() * 4 * max(self.S, 3 * self.n_heads)
+        chunk = max(1, (memory_mb << 20) // per_circuit)
+        logits = torch.cat([self._run(unique[i : i + chunk], ablation) for i in range(0, len(unique), chunk)])
+        return logits[inverse]
+
+    def _run(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
         base, clean_delta = self._ablation(ablation)
         start = self._first_changed_layer(mask)
         # Senders before `start` see only kept edges upstream: their outputs are clean,
         # the same for every circuit, and cached.
         prefix = self.s_before_layer[start] if start < self.n_layers else self.S
         state = _Pass(mask * self.valid, base, [], clean_delta[:prefix], self.ablated_outputs(ablation))
-        state = self._layers(state, start)
-        return self._unembed(state)
+        if not torch.is_grad_enabled():
+            state.allocate(self.S - prefix, mask.shape[0], clean_delta.shape[1:])
+        return self._unembed(self._layers(state, start))
 
     def receiver_gradients(self, target, embed: torch.Tensor, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Gradient of ``target(logits)`` (a scalar) at every receiver's input, in an
         unpatched pass from the given embeddings: (logits [B, P, V], grads [R, B, P, D])."""
         embed = embed.detach().requires_grad_(True)  # so the pass is recorded even for frozen weights
-        ones = torch.ones(1, self.R, self.S) * self.valid
-        state = _Pass(ones, self._zero_base, [embed[None], pos[None]], record=[])
+        state = _Pass(self.valid[None], self._receiver_bias, [embed[None], pos[None]], record=[])
         logits = self._unembed(self._layers(state, 0))[0]
         grads = torch.autograd.grad(target(logits), state.record)  # receiver inputs [1, n, B, P, D]
         return logits.detach(), torch.cat(grads, dim=1)[0]
@@ -149,7 +174,7 @@ class PatchingEngine:
         [R, B|1, P, D], and each sender's clean-minus-ablated output [S, B, P, D]."""
         if ablation not in self._cache:
             ablated = self.ablated_outputs(ablation)
-            base = torch.einsum("rs,sbpd->rbpd", self.valid, ablated)
+            base = torch.einsum("rs,sbpd->rbpd", self.valid, ablated) + self._receiver_bias
             self._cache[ablation] = (base, self.clean_out - ablated)
         return self._cache[ablation]
 
@@ -167,11 +192,15 @@ class PatchingEngine:
         n0 = state.shared_delta.shape[0]
         x = state.base[r0:r1]
         if n0:
-            x = x + torch.einsum("crs,sbpd->crbpd", state.mask[:, r0:r1, :n0], state.shared_delta)
+            shared = state.shared_delta
+            mixed = state.mask[:, r0:r1, :n0].reshape(-1, n0) @ shared.reshape(n0, -1)  # [C*r, B*P*D]
+            x = x + mixed.view(-1, r1 - r0, *shared.shape[1:])
         if state.outputs:
-            n = n0 + len(state.outputs)
-            delta = torch.stack(state.outputs, dim=1) - state.ablated[n0:n]  # [C, n - n0, B, P, D]
-            x = x + torch.einsum("crs,csbpd->crbpd", state.mask[:, r0:r1, n0:n], delta)
+            delta = state.new_deltas()  # [C, n - n0, B, P, D]
+            n = n0 + delta.shape[1]
+            C, k = delta.shape[:2]
+            mixed = torch.bmm(state.mask[:, r0:r1, n0:n], delta.reshape(C, k, -1))  # [C, r, B*P*D]
+            x = x + mixed.view(C, r1 - r0, *delta.shape[2:])
         return x
 
     def _layers(self, state: "_Pass", start: int) -> "_Pass":
@@ -180,34 +209,38 @@ class PatchingEngine:
         for layer in range(start, self.n_layers):
             block = m.blocks[layer]
             r0 = self.r_start[layer]
-            qkv = self._inputs(state, r0, r0 + 3 * H) + self._bias[layer]  # [C, 3H, B, P, D]
+            qkv = self._inputs(state, r0, r0 + 3 * H)  # [C, 3H, B, P, D]
             state.note(qkv)
-            heads = self._attention(block.attn, qkv[:, :H], qkv[:, H : 2 * H], qkv[:, 2 * H :])
-            state.outputs.extend(heads.unbind(1))
+            state.add_outputs(self._attention(block.attn, qkv))
             if self.has_mlps:
-                x = self._inputs(state, r0 + 3 * H, r0 + 3 * H + 1) + self._bias[layer] + block.attn.b_O
+                x = self._inputs(state, r0 + 3 * H, r0 + 3 * H + 1)  # [C, 1, B, P, D]
                 state.note(x)
                 mlp = block.mlp
-                state.outputs.append(mlp.act_fn(x[:, 0] @ mlp.W_in + mlp.b_in) @ mlp.W_out + mlp.b_out)
+                state.add_outputs([mlp.act_fn(x[:, 0] @ mlp.W_in + mlp.b_in) @ mlp.W_out + mlp.b_out])
         return state
 
-    def _attention(self, attn, q_in, k_in, v_in) -> torch.Tensor:
-        """Per-head outputs [C, H, B, P, D] from per-head inputs [C, H, B, P, D]."""
-        q = torch.einsum("chbpd,hde->chbpe", q_in, attn.W_Q) + attn.b_Q[:, None, None, :]
-        k = torch.einsum("chbpd,hde->chbpe", k_in, attn.W_K) + attn.b_K[:, None, None, :]
-        v = torch.einsum("chbpd,hde->chbpe", v_in, attn.W_V) + attn.b_V[:, None, None, :]
-        scores = torch.einsum("chbqe,chbke->chbqk", q, k) / self.scale
+    def _attention(self, attn, qkv: torch.Tensor) -> list[torch.Tensor]:
+        """Per-head outputs, H tensors [C, B, P, D], from q/k/v inputs [C, 3H, B, P, D].
+
+        Heads go first so that every product is one batched matmul over heads.
+        """
+        C, H3, B, P, D = qkv.shape
+        H = H3 // 3
+        x = qkv.transpose(0, 1).reshape(H3, C * B * P, D)
+        w = torch.cat([attn.W_Q, attn.W_K, attn.W_V])  # [3H, D, E]
+        b = torch.cat([attn.b_Q, attn.b_K, attn.b_V])[:, None, :]  # [3H, 1, E]
+        q, k, v = (torch.baddbmm(b, x, w).view(H3, C * B, P, -1)).split(H)  # each [H, CB, P, E]
+        scores = q @ k.transpose(-1, -2) / self.scale  # [H, CB, P, P]
         if self.causal:
-            P = scores.shape[-1]
             future = torch.triu(torch.ones(P, P, dtype=torch.bool), diagonal=1)
             scores = scores.masked_fill(future, float("-inf"))
-        pattern = scores.softmax(-1)
-        z = torch.einsum("chbqk,chbke->chbqe", pattern, v)
-        return torch.einsum("chbqe,hed->chbqd", z, attn.W_O)
+        z = scores.softmax(-1) @ v  # [H, CB, P, E]
+        out = torch.bmm(z.reshape(H, C * B * P, -1), attn.W_O)  # [H, CBP, D]
+        return list(out.view(H, C, B, P, D).unbind(0))
 
     def _unembed(self, state: "_Pass") -> torch.Tensor:
         r = self.R - 1
-        x = self._inputs(state, r, r + 1) + self._bias[self.n_layers]  # [C, 1, B, P, D]
+        x = self._inputs(state, r, r + 1)  # [C, 1, B, P, D]
         state.note(x)
         return x[:, 0] @ self.model.unembed.W_U + self.model.unembed.b_U
 
@@ -215,16 +248,40 @@ class PatchingEngine:
 class _Pass:
     """The state of one forward pass: masks, what ablated edges carry, sender outputs.
 
+    ``base`` is every receiver's input with all its edges ablated (biases included).
     ``shared_delta`` holds clean-minus-ablated outputs of the senders before the first
-    changed layer (the same for every circuit, never copied per circuit); ``outputs``
-    the per-circuit outputs [C, B, P, D] of the senders computed in this pass.
+    changed layer (the same for every circuit, never copied per circuit). Senders
+    computed in this pass keep per-circuit outputs [C, B, P, D]; without gradients
+    their deltas go into one preallocated buffer instead of being re-stacked.
     """
 
     def __init__(self, mask, base, outputs, shared_delta=None, ablated=None, record=None):
-        self.mask, self.base, self.outputs = mask, base, list(outputs)
+        self.mask, self.base = mask, base
+        self.outputs: list[torch.Tensor] = []
         self.shared_delta = shared_delta if shared_delta is not None else base.new_zeros(0, 1, 1, 1)
         self.ablated = ablated if ablated is not None else base.new_zeros(mask.shape[-1], 1, 1, 1)
         self.record = record
+        self.buffer: torch.Tensor | None = None
+        self.add_outputs(outputs)
+
+    def allocate(self, n_senders: int, n_circuits: int, shape: torch.Size) -> None:
+        self.buffer = torch.empty(n_circuits, n_senders, *shape)
+
+    def add_outputs(self, outputs) -> None:
+        n0 = self.shared_delta.shape[0]
+        for out in outputs:
+            if self.buffer is not None:
+                s = n0 + len(self.outputs)
+                torch.sub(out, self.ablated[s], out=self.buffer[:, len(self.outputs)])
+            self.outputs.append(out)
+
+    def new_deltas(self) -> torch.Tensor:
+        """Clean-or-patched minus ablated outputs of this pass's senders: [C, n, B, P, D]."""
+        n = len(self.outputs)
+        if self.buffer is not None:
+            return self.buffer[:, :n]
+        n0 = self.shared_delta.shape[0]
+        return torch.stack(self.outputs, dim=1) - self.ablated[n0 : n0 + n]
 
     def note(self, receiver_inputs: torch.Tensor) -> None:
         if self.record is not None:

@@ -20,7 +20,7 @@ def load_tracr(case, *, seed: int = 0, options: dict[str, Any] | None = None):
         input_encoding=compiled.input_encoding,
         categorical=compiled.output_values is not None,
         output_values=compiled.output_values,
-        default_ablation="zero",
+        default_ablation="zero-except-embed",
         info={
             "origin": "tracr compile",
             "n_layers": cfg.n_layers,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from interpbench.graph import edge_key
 from interpbench.schemas import EdgeScore, Scores
 
-AblationName = Literal["auto", "resample", "mean", "zero"]
+AblationName = Literal["auto", "resample", "mean", "zero", "zero-except-embed"]
 
 
 class MethodConfig(BaseModel):
@@ -20,7 +20,8 @@ class AblationConfig(MethodConfig):
     ablation: AblationName = Field(
         "auto",
         description="What an ablated edge carries: corrupted activations (resample), the clean mean, "
-        "zero, or auto (the loader's choice: zero for compiled tracr models, resample otherwise).",
+        "zero, zero except a mean-ablated token embedding, or auto (the loader's choice: "
+        "zero-except-embed for compiled tracr models, resample otherwise).",
     )
 
 

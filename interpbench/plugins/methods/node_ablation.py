@@ -12,11 +12,14 @@ from interpbench.schemas import Scores
 
 class NodeAblationConfig(MethodConfig):
     """Args:
-    score: which ablation's effect ranks the nodes.
+    score: which ablation's effect ranks the nodes (resample and mean effects are
+        always reported; auto adds the loader's default ablation and ranks by it).
     threshold: a node whose effect is at least this is kept in the circuit.
     """
 
-    score: Literal["resample", "mean"] = Field("resample", description="Which ablation's effect ranks the nodes.")
+    score: Literal["auto", "resample", "mean", "zero", "zero-except-embed"] = Field(
+        "auto", description="Which ablation's effect ranks the nodes; auto is the loader's default ablation."
+    )
     threshold: float = Field(1e-4, ge=0, description="Nodes whose effect is at least this are in the circuit.")
 
 
@@ -32,8 +35,10 @@ def node_effects(task, ablation: str) -> dict[str, float]:
 
 
 def run(task, config: NodeAblationConfig) -> Scores:
-    effects = {kind: node_effects(task, kind) for kind in ("resample", "mean")}
-    ranking = effects[config.score]
+    ranked_by = task.ablation(config.score)
+    kinds = dict.fromkeys(["resample", "mean", ranked_by])  # ordered, without repeats
+    effects = {kind: node_effects(task, kind) for kind in kinds}
+    ranking = effects[ranked_by]
     return Scores(
         level="node",
         nodes=ranking,

@@ -1,0 +1,129 @@
+"""SIIT hyperparameters and the low-level (LL) model's shape.
+
+The LL shape follows InterpBench's ``make_ll_cfg_for_case`` (CASES.md §2):
+``n_layers = max(2, HL layers)``, ``n_heads = max(4, HL heads)``, GELU, no LayerNorm,
+``d_mlp = 4 * d_model``; either ``d_head = HL d_head // ratio`` and
+``d_model = n_heads * d_head``, or, for the cases listed in ``RESID_COMPRESSED``, a
+compressed residual stream ``d_model = HL d_model // ratio`` with
+``d_head = d_model // n_heads``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: per-case compression ratios (CASES.md §2); every other case uses ``DEFAULT_RATIO``.
+COMPRESSION_RATIO: dict[str, float] = {
+    "5": 1.8, "6": 1.2, "7": 1.5, "9": 2, "18": 1.6, "21": 1.3, "23": 1.5, "24": 1.2,
+    "25": 1.5, "34": 1.5, "35": 3, "36": 2.5, "37": 2.2,
+}  # fmt: skip
+DEFAULT_RATIO = 2.0
+#: cases whose residual stream itself is compressed (CASES.md §2).
+RESID_COMPRESSED = frozenset("5 7 9 18 21 22 23 25 26 28 29 34 35 36 37".split())
+
+
+class SIITConfig(BaseModel):
+    """How to train one LL model with Strict Interchange Intervention Training.
+
+    Defaults are the ones measured to work on a 2-core CPU (see the module report in
+    ``interpbench/siit/__init__.py``); InterpBench's own are batch 256, lr 1e-3,
+    clip 0.1, strict weight 0.4 and one optimiser step per loss term.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 0
+    # data
+    n_data: int = Field(20_000, ge=16, description="Inputs drawn (all of them when fewer exist).")
+    val_fraction: float = Field(0.2, gt=0, lt=1, description="Share held out for validation.")
+    max_val: int = Field(2_000, ge=16, description="At most this many validation pairs are evaluated.")
+    full_domain_below: int = Field(
+        4_096,
+        ge=0,
+        description="When the case has at most this many distinct inputs, train and validate on all of them.",
+    )
+    # optimisation
+    batch_size: int = Field(256, ge=1)
+    lr: float = Field(1e-2, gt=0)
+    lr_end: float = Field(1e-4, gt=0, description="Final learning rate of the schedule.")
+    lr_schedule: Literal["constant", "linear", "cosine", "exponential"] = "exponential"
+    warmup_steps: int = Field(0, ge=0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = Field(0.0, ge=0)
+    grad_clip: float | None = Field(0.1, gt=0, description="Gradient-norm clip; None disables it.")
+    separate_steps: bool = Field(
+        False, description="One optimiser step per loss term (InterpBench's default) instead of one on their sum."
+    )
+    iit_weight: float = Field(1.0, ge=0)
+    strict_weight: float = Field(1.0, ge=0)
+    behavior_weight: float = Field(1.0, ge=0)
+    max_steps: int = Field(6_000, ge=1)
+    # evaluation, early stopping, recovery
+    eval_every: int = Field(100, ge=1)
+    threshold: float = Field(0.995, gt=0, le=1.000001, description="Accuracy, IIA and strict accuracy must reach it.")
+    atol: float = Field(0.05, gt=0, description="Numerical outputs match when |LL - HL| < atol.")
+    restore_best_after: int = Field(
+        5,
+        ge=0,
+        description="Evaluations without a new best score after which training restarts from the best state "
+        "(with its optimiser state); 0 disables restarts.",
+    )
+    checkpoint_every: int = Field(500, ge=1)
+    # LL shape
+    compression_ratio: float | None = Field(None, gt=0, description="Override of the case's ratio.")
+    compress_resid: bool | None = Field(None, description="Override of whether the residual stream is compressed.")
+    width_factor: float = Field(1.0, gt=0, description="Multiplies d_head (or the compressed d_model).")
+
+    @model_validator(mode="after")
+    def _check(self) -> "SIITConfig":
+        if self.lr_end > self.lr:
+            raise ValueError("lr_end must not exceed lr")
+        return self
+
+
+def ll_shape(hl_cfg: Any, case: str, config: SIITConfig | None = None) -> dict[str, int]:
+    """``n_layers, n_heads, d_head, d_model, d_mlp`` of the LL model for a case."""
+    config = config or SIITConfig()
+    name = str(getattr(case, "name", case))
+    ratio = config.compression_ratio or COMPRESSION_RATIO.get(name, DEFAULT_RATIO)
+    compress = name in RESID_COMPRESSED if config.compress_resid is None else config.compress_resid
+    n_heads = max(4, hl_cfg.n_heads)
+    if compress:
+        d_model = max(2, int(hl_cfg.d_model // ratio * config.width_factor))
+        d_head = max(1, d_model // n_heads)
+    else:
+        d_head = max(1, int(hl_cfg.d_head // ratio * config.width_factor))
+        d_model = n_heads * d_head
+    return {
+        "n_layers": max(2, hl_cfg.n_layers),
+        "n_heads": n_heads,
+        "d_head": d_head,
+        "d_model": d_model,
+        "d_mlp": 4 * d_model,
+    }
+
+
+def ll_config(hl_cfg: Any, case: Any, config: SIITConfig | None = None):
+    """The LL ``HookedTransformerConfig`` for a case (``case``: a ``CaseSpec`` or its name).
+
+    Same vocabulary, output size, context and attention direction as the HL model;
+    GELU, no LayerNorm, and the hooks circuit discovery needs (``use_attn_result``,
+    ``use_split_qkv_input``, ``use_hook_mlp_in``).
+    """
+    from transformer_lens import HookedTransformerConfig
+
+    return HookedTransformerConfig(
+        **ll_shape(hl_cfg, case, config),
+        d_vocab=hl_cfg.d_vocab,
+        d_vocab_out=hl_cfg.d_vocab_out,
+        n_ctx=hl_cfg.n_ctx,
+        attention_dir=hl_cfg.attention_dir,
+        act_fn="gelu",
+        normalization_type=None,
+        default_prepend_bos=False,
+        use_attn_result=True,
+        use_split_qkv_input=True,
+        use_hook_mlp_in=True,
+    )
