@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from interpbench import errors
 from interpbench.hookspecs import hookimpl
 from interpbench.schemas import Circuit, MetricOutput, RunResult, Scores
 
 __version__ = "0.1.0"
 
-__all__ = ["hookimpl", "run", "Circuit", "Scores", "MetricOutput", "RunResult", "LoadedModel", "__version__"]
+__all__ = ["hookimpl", "run", "errors", "Circuit", "Scores", "MetricOutput", "RunResult", "LoadedModel", "__version__"]
 
 if TYPE_CHECKING:
     from interpbench.task import LoadedModel

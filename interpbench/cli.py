@@ -341,7 +341,10 @@ def show_case(name: str, loader: str, as_json: bool, image: str | None, level: s
 @click.argument("name", required=False)
 @click.option("--write", "write_dir", type=click.Path(file_okay=False), help="Write every schema into this folder.")
 def schema(name: str | None, write_dir: str | None) -> None:
-    """Print the JSON Schema of NAME (e.g. RunResult), or write them all with --write."""
+    """Print the JSON Schema of one result model, or write them all with --write.
+
+    NAME is a model such as RunResult or Scores; without it, the names are listed.
+    """
     from interpbench.schemas import PUBLIC_MODELS
     from interpbench.schemas.export import write_schemas
 
