@@ -4,8 +4,9 @@ Conventions (CASES.md §3): every sequence has full length (``max_seq_len - 1`` 
 tokens after BOS). When every possible sequence fits between ``min_samples`` and
 ``max_samples`` they are all enumerated (then shuffled); otherwise ``max_samples``
 are sampled i.i.d. with the case's own sampler or uniformly. Corrupted data is the
-same procedure with another seed, so it is independent of the clean data. BOS sits
-at position 0 and is excluded from every loss and metric.
+same procedure with a random stream of its own (``"corrupted"``), so it is
+independent of the clean data, and of the clean data of any other seed. BOS sits at
+position 0 and is excluded from every loss and metric.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 
 from interpbench.registry.specs import CaseSpec
 
-CORRUPTED_SEED_OFFSET = 1
 
 
 def sorted_vocab(vocab: frozenset | set) -> list[Any]:
@@ -28,9 +28,14 @@ def n_sequences(case: CaseSpec) -> int:
     return len(case.vocab) ** (case.max_seq_len - 1)
 
 
-def generate_inputs(case: CaseSpec, *, min_samples: int, max_samples: int, seed: int) -> list[list[Any]]:
-    """Token lists (without BOS), enumerated when they all fit, else sampled."""
-    rng = random.Random(seed)
+def generate_inputs(
+    case: CaseSpec, *, min_samples: int, max_samples: int, seed: int, stream: str = "clean"
+) -> list[list[Any]]:
+    """Token lists (without BOS), enumerated when they all fit, else sampled.
+
+    ``stream`` names an independent random stream for the same seed.
+    """
+    rng = random.Random(seed if stream == "clean" else f"{stream}:{seed}")
     length = case.max_seq_len - 1
     vocab = sorted_vocab(case.vocab)
     if min_samples <= n_sequences(case) <= max_samples:
@@ -48,7 +53,7 @@ def generate_inputs(case: CaseSpec, *, min_samples: int, max_samples: int, seed:
 def clean_and_corrupted(case: CaseSpec, n: int, seed: int) -> tuple[list[list[Any]], list[list[Any]]]:
     """``n`` clean inputs (or all of them, if fewer exist) and as many corrupted ones."""
     clean = generate_inputs(case, min_samples=1, max_samples=n, seed=seed)
-    corrupted = generate_inputs(case, min_samples=1, max_samples=n, seed=seed + CORRUPTED_SEED_OFFSET)
+    corrupted = generate_inputs(case, min_samples=1, max_samples=n, seed=seed, stream="corrupted")
     return clean, corrupted
 
 

@@ -32,7 +32,10 @@ def load_compiled(case: CaseSpec, use_cache: bool = True) -> CompiledCase:
     if use_cache:
         hit = cache.read(case)
         if hit is not None:
-            return _from_cache(*hit)
+            try:
+                return _from_cache(*hit)
+            except (KeyError, TypeError, ValueError, RuntimeError):  # checksummed, so a format drift
+                cache.remove(case)
     compiled = compile_case(case)
     if use_cache:
         cache.write(case, compiled.model.state_dict(), _meta(compiled))

@@ -41,19 +41,28 @@ def _version(dist: str) -> str:
         return "?"
 
 
-def case_key(case: CaseSpec) -> str:
-    """Hash of everything that determines the compiled weights of a case."""
+def _source(module: Any) -> str:
     try:
-        source = inspect.getsource(inspect.getmodule(case.program))  # type: ignore[arg-type]
+        return inspect.getsource(module)
     except (TypeError, OSError):
-        source = repr(case.program)
+        return repr(module)
+
+
+def case_key(case: CaseSpec) -> str:
+    """Hash of everything that determines the compiled weights of a case: its fields,
+    the source of the module declaring its program and of the shared RASP helpers,
+    and the tracr version."""
+    from interpbench.cases import rasp_lib, vocabs
+
+    sources = [_source(inspect.getmodule(case.program)), _source(rasp_lib), _source(vocabs)]
     facts = {
         "format": FORMAT_VERSION,
         "tracr": _version("tracr-pypi"),
         "vocab": sorted(map(repr, case.vocab)),
         "max_seq_len": case.max_seq_len,
         "causal": case.causal,
-        "program_source": hashlib.sha256(source.encode()).hexdigest(),
+        "categorical": case.categorical,
+        "program_source": hashlib.sha256("\n".join(sources).encode()).hexdigest(),
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -66,6 +75,12 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _meta_digest(meta: dict[str, Any]) -> str:
+    """Checksum of the stored fields (everything but the checksum itself)."""
+    payload = {k: v for k, v in meta.items() if k != "meta_sha256"}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
 def read(case: CaseSpec) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(state_dict, meta) of a valid entry, or None (missing, partial or corrupt)."""
     from safetensors.torch import load_file
@@ -74,10 +89,14 @@ def read(case: CaseSpec) -> tuple[dict[str, Any], dict[str, Any]] | None:
     weights, meta_file = folder / "model.safetensors", folder / "meta.json"
     try:
         meta = json.loads(meta_file.read_text())
-        if meta.get("format") != FORMAT_VERSION or meta.get("weights_sha256") != _sha256(weights):
+        if (
+            meta.get("format") != FORMAT_VERSION
+            or meta.get("weights_sha256") != _sha256(weights)
+            or meta.get("meta_sha256") != _meta_digest(meta)
+        ):
             raise ValueError("checksum mismatch")
         return load_file(str(weights)), meta
-    except (OSError, ValueError, KeyError, json.JSONDecodeError, RuntimeError):
+    except (OSError, ValueError, KeyError, AttributeError, json.JSONDecodeError, RuntimeError):
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)
         return None
@@ -97,6 +116,7 @@ def write(case: CaseSpec, state_dict: dict[str, Any], meta: dict[str, Any]) -> P
     try:
         save_file({k: v.contiguous() for k, v in state_dict.items()}, str(tmp / "model.safetensors"))
         meta = {**meta, "format": FORMAT_VERSION, "weights_sha256": _sha256(tmp / "model.safetensors")}
+        meta["meta_sha256"] = _meta_digest(meta)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)

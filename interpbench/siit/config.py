@@ -62,7 +62,8 @@ class SIITConfig(BaseModel):
     max_steps: int = Field(6_000, ge=1)
     # evaluation, early stopping, recovery
     eval_every: int = Field(100, ge=1)
-    threshold: float = Field(0.995, gt=0, le=1.000001, description="Accuracy, IIA and strict accuracy must reach it.")
+    threshold: float = Field(0.995, gt=0, le=1, description="Accuracy, IIA and strict accuracy must reach it.")
+    early_stop: bool = Field(True, description="Stop as soon as the threshold is reached.")
     atol: float = Field(0.05, gt=0, description="Numerical outputs match when |LL - HL| < atol.")
     restore_best_after: int = Field(
         5,

@@ -157,9 +157,8 @@ def _sample_palindrome_balanced(rng: random.Random, n: int, length: int) -> list
         data.append(half + half[: length // 2][::-1])
     for _ in range(n - n_palindromes):
         seq = rng.choices(vocab, k=length)
-        if seq == seq[::-1]:  # break the accidental palindrome at the middle
-            middle = length // 2
-            seq[middle] = rng.choice([v for v in vocab if v != seq[middle]])
+        if seq == seq[::-1]:  # break the accidental palindrome (not at the centre, which mirrors itself)
+            seq[0] = rng.choice([v for v in vocab if v != seq[0]])
         data.append(seq)
     rng.shuffle(data)
     return data

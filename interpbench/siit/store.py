@@ -1,0 +1,138 @@
+"""A trained LL model on disk, and back.
+
+Directory layout (written by ``interpbench.siit.train.train``):
+
+- ``model.safetensors``: the LL HookedTransformer's state dict;
+- ``config.json``: the HookedTransformerConfig fields needed to rebuild it;
+- ``circuit.json``: the LL ground-truth circuit (``Circuit.model_dump``, edge level);
+- ``meta.json``: case, seed, hyperparameters, final metrics, history, versions,
+  ``passed``, the correspondence, and the input encoding / output values;
+- ``checkpoint.pt``: the last training checkpoint (not needed to load the model).
+
+Nothing here unpickles: weights come from safetensors and everything else from JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+CFG_FIELDS = (
+    "n_layers d_model d_head n_heads d_mlp d_vocab d_vocab_out n_ctx act_fn normalization_type "
+    "attention_dir default_prepend_bos use_attn_result use_split_qkv_input use_hook_mlp_in"
+).split()
+
+
+def cfg_to_dict(cfg) -> dict[str, Any]:
+    return {name: getattr(cfg, name) for name in CFG_FIELDS}
+
+
+def read_meta(directory: str | Path) -> dict[str, Any]:
+    return json.loads((Path(directory) / "meta.json").read_text())
+
+
+def load_model(directory: str | Path):
+    """The LL HookedTransformer saved in ``directory`` (eval mode)."""
+    from safetensors.torch import load_file
+    from transformer_lens import HookedTransformer, HookedTransformerConfig
+
+    directory = Path(directory)
+    cfg = json.loads((directory / "config.json").read_text())
+    model = HookedTransformer(HookedTransformerConfig(**cfg))
+    model.load_state_dict(load_file(str(directory / "model.safetensors")))
+    model.eval()
+    return model
+
+
+def load_circuit(directory: str | Path):
+    from interpbench.schemas import Circuit
+
+    return Circuit.model_validate_json((Path(directory) / "circuit.json").read_text())
+
+
+def load_correspondence(directory: str | Path):
+    """The HL -> LL correspondence recorded in ``meta.json``."""
+    from interpbench.siit.correspondence import Correspondence, all_nodes
+
+    meta = read_meta(directory)
+    cfg = json.loads((Path(directory) / "config.json").read_text())
+
+    class _Cfg:  # all_nodes only needs these three
+        n_layers = cfg["n_layers"]
+        n_heads = cfg["n_heads"]
+        attn_only = False
+
+    hl = meta["hl_shape"]
+    return Correspondence(
+        mapping=dict(meta["correspondence"]["mapping"]),
+        ll_nodes=all_nodes(_Cfg),
+        hl_resid_post=f"blocks.{hl['n_layers'] - 1}.hook_resid_post",
+        ll_resid_post=f"blocks.{cfg['n_layers'] - 1}.hook_resid_post",
+    )
+
+
+def load_trained(case, directory: str | Path):
+    """A trained SIIT model directory as a ``LoadedModel`` (what the ``siit`` loader returns).
+
+    ``case`` is the ``CaseSpec`` (or its name) the model is expected to be for; a
+    directory trained for another case is refused.
+    """
+    from interpbench.task import LoadedModel
+
+    directory = Path(directory)
+    meta = read_meta(directory)
+    name = str(getattr(case, "name", case))
+    if str(meta["case"]) != name:
+        raise ValueError(f"{directory} holds a model for case {meta['case']}, not case {name}")
+    model = load_model(directory)
+    cfg = model.cfg
+    metrics = meta.get("metrics", {})
+    return LoadedModel(
+        model=model,
+        circuit=load_circuit(directory),
+        input_encoding={token: i for token, i in meta["input_encoding"]},
+        categorical=bool(meta["categorical"]),
+        output_values=meta.get("output_values"),
+        default_ablation="resample",
+        info={
+            "origin": f"SIIT-trained ({directory})",
+            "passed": meta.get("passed"),
+            "seed": meta.get("seed"),
+            "steps": meta.get("steps"),
+            "train_seconds": meta.get("seconds"),
+            "accuracy": metrics.get("accuracy"),
+            "iia": metrics.get("iia"),
+            "strict_accuracy": metrics.get("strict_accuracy"),
+            "n_layers": cfg.n_layers,
+            "n_heads": cfg.n_heads,
+            "d_model": cfg.d_model,
+            "d_head": cfg.d_head,
+            "d_mlp": cfg.d_mlp,
+            "parameters": sum(p.numel() for p in model.parameters()),
+        },
+    )
+
+
+def evaluate_directory(case, directory: str | Path, *, n_pairs: int | None = None, seed: int | None = None,
+                       node_effects: bool = True):  # fmt: skip
+    """Re-evaluate a saved model on the validation pairs its training used (same seed and data settings).
+
+    ``seed``/``n_pairs`` override the meta's seed and validation size (fresh pairs).
+    """
+    from interpbench.siit.config import SIITConfig
+    from interpbench.siit.evaluate import evaluate
+    from interpbench.siit.train import prepare
+
+    meta = read_meta(directory)
+    config = SIITConfig(**meta["hyperparameters"])
+    updates = {}
+    if seed is not None:
+        updates["seed"] = seed
+    if n_pairs is not None:
+        updates["max_val"] = n_pairs
+    if updates:
+        config = config.model_copy(update=updates)
+    s = prepare(case, config)
+    model = load_model(directory)
+    return evaluate(s.hl, model, s.corr, s.case, s.eval_data, atol=config.atol, node_effects=node_effects)

@@ -1,0 +1,532 @@
+"""Strict Interchange Intervention Training (SIIT) of an LL model against a compiled HL model.
+
+Each step draws a batch of (base, source) training pairs and combines three losses,
+all over positions 1.. (cross-entropy against HL argmax labels for categorical cases,
+MSE for numerical ones):
+
+(a) IIT: each sample gets a random mapped HL node; HL and LL both run on the base
+    input with that node's output taken from the source input, and the LL output is
+    trained to match the HL output;
+(b) strict: each sample gets a random unmapped LL node, resampled from the source
+    input; the LL output must still match the HL output on the base input;
+(c) behaviour: the LL output on the plain base input matches the HL output.
+
+With ``separate_steps`` off (the default) the three terms share one forward pass
+(the batch is stacked three times, each copy with its own per-sample patches) and one
+optimiser step on their weighted sum; with it on, each term gets its own step, as in
+InterpBench. The learning rate follows a schedule over ``max_steps``; every
+``eval_every`` steps the validation accuracy, IIA and strict accuracy are measured,
+training stops once all three reach ``threshold``, and a run that stalls or collapses
+goes back to its best state (weights and optimiser) and continues from there.
+
+Everything random comes from one ``torch.Generator`` seeded with ``config.seed``
+(data from ``random.Random(seed)``), so a seed gives the same weights, and the
+checkpoint (weights, optimiser, step, generator state, best state, history), written
+atomically every ``checkpoint_every`` steps, lets ``train(..., resume=True)`` carry on
+exactly where an interrupted run stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from interpbench.siit.config import SIITConfig, ll_config
+from interpbench.siit.correspondence import Correspondence, build_correspondence
+from interpbench.siit.evaluate import EvalData, EvalResult, evaluate, hl_labels, make_eval_data
+from interpbench.siit.patching import collect, hooks_for, patched_forward
+
+CHECKPOINT = "checkpoint.pt"
+FILES = ("model.safetensors", "config.json", "circuit.json", "meta.json")
+
+
+@dataclass
+class Progress:
+    """What the progress callback receives after every step (and on each evaluation)."""
+
+    event: str  # "step" | "eval" | "restore" | "done"
+    step: int
+    max_steps: int
+    loss: dict[str, float]
+    lr: float
+    elapsed: float
+    metrics: EvalResult | None = None  # on "eval" and "done"
+    passed: bool = False
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    passed: bool
+    steps: int
+    seconds: float
+    metrics: EvalResult
+    model: Any  # the LL HookedTransformer that was saved
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Setup:
+    case: Any
+    compiled: Any
+    hl: Any
+    categorical: bool
+    ll_cfg: Any
+    corr: Correspondence
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    eval_data: EvalData
+    data_info: dict[str, Any]
+
+
+# --- setup ------------------------------------------------------------------------------
+
+
+def _get_case(case):
+    if isinstance(case, str):
+        from interpbench import registry
+
+        return registry.get_case(case)
+    return case
+
+
+@torch.no_grad()
+def _hl_targets(hl, x: torch.Tensor, categorical: bool, chunk: int = 4096) -> torch.Tensor:
+    return torch.cat([hl_labels(hl(x[i : i + chunk]), categorical) for i in range(0, len(x), chunk)])
+
+
+def prepare(case, config: SIITConfig, compiled=None) -> _Setup:
+    """Compile (or load) the HL model, build the LL config, correspondence and data."""
+    from interpbench.cases.data import encode, generate_inputs, n_sequences
+    from interpbench.compiler import load_compiled
+
+    case = _get_case(case)
+    compiled = compiled or load_compiled(case)
+    hl = compiled.model
+    hl.eval()
+    for p in hl.parameters():
+        p.requires_grad_(False)
+    hl = plain_copy(hl)
+    categorical = compiled.output_values is not None
+    ll_cfg = ll_config(hl.cfg, case, config)
+    corr = build_correspondence(hl, compiled.circuit, ll_cfg)
+
+    total = n_sequences(case)
+    full_domain = total <= config.full_domain_below
+    if full_domain:
+        inputs = generate_inputs(case, min_samples=1, max_samples=total, seed=config.seed)
+    else:
+        inputs = generate_inputs(case, min_samples=1, max_samples=config.n_data, seed=config.seed)
+    x = encode(inputs, compiled.input_encoding)
+    gen = torch.Generator().manual_seed(config.seed + 1)
+    if full_domain:  # the whole input space: train on it and validate on it
+        train_x, val_x = x, x
+    else:
+        perm = torch.randperm(len(x), generator=gen)
+        n_val = max(1, int(round(len(x) * config.val_fraction)))
+        val_x, train_x = x[perm[:n_val]], x[perm[n_val:]]
+    val_x = val_x[: config.max_val]
+    val_src = val_x[torch.randperm(len(val_x), generator=gen)]
+    eval_data = make_eval_data(hl, corr, val_x, val_src, categorical)
+    train_y = _hl_targets(hl, train_x, categorical)
+    info = {
+        "n_sequences": total,
+        "full_domain": full_domain,
+        "n_train": int(len(train_x)),
+        "n_val": int(len(val_x)),
+        "enumerated": len(inputs) == total,
+    }
+    return _Setup(case, compiled, hl, categorical, ll_cfg, corr, train_x, train_y, eval_data, info)
+
+
+def plain_copy(model):
+    """The same weights without the per-head input/result hooks (2-10x faster to train and run).
+
+    ``use_attn_result``, ``use_split_qkv_input`` and ``use_hook_mlp_in`` change only
+    which hooks exist, not the parameters; SIIT patches ``hook_z`` and
+    ``hook_mlp_out``, which exist either way.
+    """
+    from transformer_lens import HookedTransformer
+
+    cfg = copy.deepcopy(model.cfg)
+    cfg.use_attn_result = cfg.use_split_qkv_input = cfg.use_hook_mlp_in = False
+    with torch.random.fork_rng(devices=[]):
+        fast = HookedTransformer(cfg)
+    fast.load_state_dict(model.state_dict())
+    fast.train(model.training)
+    for p, q in zip(fast.parameters(), model.parameters()):
+        p.requires_grad_(q.requires_grad)
+    return fast
+
+
+def new_ll_model(ll_cfg, seed: int):
+    """An untrained LL model; its initialisation depends only on ``seed``."""
+    from transformer_lens import HookedTransformer
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = HookedTransformer(ll_cfg)
+    return model
+
+
+# --- one step ---------------------------------------------------------------------------
+
+
+def lr_at(config: SIITConfig, step: int) -> float:
+    if config.warmup_steps and step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    t = min(1.0, step / max(1, config.max_steps - 1))
+    a, b = config.lr, config.lr_end
+    if config.lr_schedule == "constant":
+        return a
+    if config.lr_schedule == "linear":
+        return a + (b - a) * t
+    if config.lr_schedule == "cosine":
+        return b + (a - b) * 0.5 * (1 + math.cos(math.pi * t))
+    return a * (b / a) ** t
+
+
+def _loss(out: torch.Tensor, target: torch.Tensor, categorical: bool) -> torch.Tensor:
+    if categorical:
+        return torch.nn.functional.cross_entropy(out[:, 1:].reshape(-1, out.shape[-1]), target[:, 1:].reshape(-1))
+    return torch.nn.functional.mse_loss(out[:, 1:, 0], target[:, 1:])
+
+
+class _Trainer:
+    def __init__(self, s: _Setup, config: SIITConfig, ll) -> None:
+        self.s, self.config, self.ll = s, config, ll
+        self.opt = torch.optim.Adam(ll.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+        self.gen = torch.Generator().manual_seed(config.seed + 2)
+        self.hl_sites = hooks_for(s.corr.hl_nodes)
+        self.ll_sites = hooks_for(s.corr.ll_nodes)
+        index = {n: i for i, n in enumerate(s.corr.ll_nodes)}
+        self.mapped_ll = torch.tensor([index[s.corr.mapping[n]] for n in s.corr.hl_nodes], dtype=torch.long)
+        self.unmapped_ll = torch.tensor([index[n] for n in s.corr.unmapped], dtype=torch.long)
+        self.step = 0
+        self.seconds = 0.0
+        self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None  # {"score", "step", "model", "optimizer"}
+        self.evals_since_best = 0
+        self.restores = 0
+
+    # one training step
+    def train_step(self) -> dict[str, float]:
+        s, c, g = self.s, self.config, self.gen
+        n, B = len(s.train_x), c.batch_size
+        bi = torch.randint(n, (B,), generator=g)
+        si = torch.randint(n, (B,), generator=g)
+        n_map, n_unmap = len(self.mapped_ll), len(self.unmapped_ll)
+        iit_pick = torch.randint(max(1, n_map), (B,), generator=g)
+        strict_pick = torch.randint(max(1, n_unmap), (B,), generator=g)
+        base, src, y_base = s.train_x[bi], s.train_x[si], s.train_y[bi]
+        lr = lr_at(c, self.step)
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+
+        with torch.no_grad():
+            if n_map:
+                hl_src = collect(s.hl, src, self.hl_sites)
+                y_iit = hl_labels(patched_forward(s.hl, base, self.hl_sites, hl_src, iit_pick), s.categorical)
+            self.ll.eval()
+            ll_src = collect(self.ll, src, self.ll_sites)
+            self.ll.train()
+        none = torch.full((B,), -1, dtype=torch.long)
+        terms = []  # (name, weight, assign, target)
+        if n_map and c.iit_weight > 0:
+            terms.append(("iit", c.iit_weight, self.mapped_ll[iit_pick], y_iit))
+        if n_unmap and c.strict_weight > 0:
+            terms.append(("strict", c.strict_weight, self.unmapped_ll[strict_pick], y_base))
+        if c.behavior_weight > 0:
+            terms.append(("behavior", c.behavior_weight, none, y_base))
+
+        losses: dict[str, float] = {}
+        if c.separate_steps:
+            for name, w, assign, target in terms:
+                self.opt.zero_grad(set_to_none=True)
+                out = patched_forward(self.ll, base, self.ll_sites, ll_src, assign)
+                loss = _loss(out, target, s.categorical)
+                (w * loss).backward()
+                self._clip_and_step()
+                losses[name] = loss.item()
+        else:
+            k = len(terms)
+            tokens = base.repeat(k, 1)
+            assign = torch.cat([t[2] for t in terms])
+            acts = {name: a.repeat(k, *([1] * (a.dim() - 1))) for name, a in ll_src.items()}
+            self.opt.zero_grad(set_to_none=True)
+            out = patched_forward(self.ll, tokens, self.ll_sites, acts, assign)
+            total = 0.0
+            for i, (name, w, _, target) in enumerate(terms):
+                loss = _loss(out[i * B : (i + 1) * B], target, s.categorical)
+                total = total + w * loss
+                losses[name] = loss.item()
+            total.backward()
+            self._clip_and_step()
+        losses["total"] = sum(dict((t[0], t[1]) for t in terms)[k] * v for k, v in losses.items())
+        self.step += 1
+        return losses
+
+    def _clip_and_step(self) -> None:
+        if self.config.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.ll.parameters(), self.config.grad_clip)
+        self.opt.step()
+
+    def evaluate(self, node_effects: bool = False) -> EvalResult:
+        return evaluate(
+            self.s.hl, self.ll, self.s.corr, self.s.case, self.s.eval_data, atol=self.config.atol, node_effects=node_effects
+        )
+
+    # best state and restarts
+    def note_eval(self, result: EvalResult, allow_restore: bool = True) -> bool:
+        """Track the best state; returns True if training went back to it."""
+        score = result.score()
+        if self.best is None or score > self.best["score"]:
+            self.best = {
+                "score": score,
+                "step": self.step,
+                "model": copy.deepcopy(self.ll.state_dict()),
+                "optimizer": copy.deepcopy(self.opt.state_dict()),
+            }
+            self.evals_since_best = 0
+            return False
+        self.evals_since_best += 1
+        patience = self.config.restore_best_after
+        if allow_restore and patience and self.evals_since_best >= patience and score < self.best["score"]:
+            self.ll.load_state_dict(self.best["model"])
+            self.opt.load_state_dict(copy.deepcopy(self.best["optimizer"]))
+            self.evals_since_best = 0
+            self.restores += 1
+            return True
+        return False
+
+    # checkpoints
+    def state(self, done: bool = False) -> dict[str, Any]:
+        return {
+            "model": self.ll.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "step": self.step,
+            "seconds": self.seconds,
+            "generator": self.gen.get_state(),
+            "best": self.best,
+            "evals_since_best": self.evals_since_best,
+            "restores": self.restores,
+            "history": json.dumps(self.history),
+            "config": self.config.model_dump_json(),
+            "done": done,
+        }
+
+    def load(self, ckpt: dict[str, Any]) -> None:
+        self.ll.load_state_dict(ckpt["model"])
+        self.opt.load_state_dict(ckpt["optimizer"])
+        self.step = int(ckpt["step"])
+        self.seconds = float(ckpt["seconds"])
+        self.gen.set_state(ckpt["generator"])
+        self.best = ckpt["best"]
+        self.evals_since_best = int(ckpt["evals_since_best"])
+        self.restores = int(ckpt["restores"])
+        self.history = json.loads(ckpt["history"])
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def save_checkpoint(trainer: _Trainer, out_dir: Path, done: bool = False) -> None:
+    _atomic_write(out_dir / CHECKPOINT, lambda p: torch.save(trainer.state(done), p))
+
+
+def _check_resumable(saved: dict[str, Any], config: SIITConfig) -> None:
+    old = json.loads(saved["config"])
+    new = json.loads(config.model_dump_json())
+    diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    if diff:
+        raise ValueError(f"cannot resume: the checkpoint was trained with other settings ({', '.join(diff)})")
+
+
+# --- the public entry point -------------------------------------------------------------
+
+
+def train(
+    case,
+    config: SIITConfig | None = None,
+    out_dir: str | os.PathLike = "siit-out",
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    resume: bool = False,
+    compiled=None,
+) -> TrainResult:
+    """Train an LL model for ``case`` (a ``CaseSpec`` or its name) with SIIT into ``out_dir``.
+
+    Writes ``model.safetensors``, ``config.json``, ``circuit.json`` and ``meta.json``
+    (``meta["passed"]`` says whether all three metrics reached the threshold), plus
+    ``checkpoint.pt`` along the way. With ``resume`` an existing checkpoint is
+    continued (it must come from the same config); without it, training starts over.
+    """
+    config = config or SIITConfig()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t_setup = time.perf_counter()
+    s = prepare(case, config, compiled)
+    ll = plain_copy(new_ll_model(s.ll_cfg, config.seed))
+    trainer = _Trainer(s, config, ll)
+    setup_seconds = time.perf_counter() - t_setup
+
+    ckpt_path = out / CHECKPOINT
+    done = False
+    if resume and ckpt_path.exists():
+        saved = torch.load(ckpt_path, weights_only=True)
+        _check_resumable(saved, config)
+        trainer.load(saved)
+        done = bool(saved["done"])
+
+    def report(event: str, losses: dict[str, float], metrics: EvalResult | None = None, passed: bool = False) -> None:
+        if progress is not None:
+            progress(
+                Progress(event, trainer.step, config.max_steps, losses, lr_at(config, max(0, trainer.step - 1)),
+                         trainer.seconds, metrics, passed)
+            )  # fmt: skip
+
+    passed = False
+    stopped = "max-steps"
+    if done:  # a finished run: reuse its final state
+        last = trainer.history[-1] if trainer.history else {}
+        passed = bool(last.get("passed", False))
+        stopped = "early-stop" if passed else "max-steps"
+    losses: dict[str, float] = {}
+    clock = time.perf_counter()
+    while not done and trainer.step < config.max_steps:
+        losses = trainer.train_step()
+        trainer.seconds += time.perf_counter() - clock
+        clock = time.perf_counter()
+        report("step", losses)
+        at_end = trainer.step >= config.max_steps
+        if trainer.step % config.eval_every == 0 or at_end:
+            result = trainer.evaluate()
+            passed = result.passed(config.threshold)
+            restored = trainer.note_eval(result, allow_restore=not passed)
+            trainer.history.append(
+                {
+                    "step": trainer.step,
+                    "seconds": round(trainer.seconds, 3),
+                    "lr": lr_at(config, trainer.step - 1),
+                    "loss": {k: round(v, 6) for k, v in losses.items()},
+                    "accuracy": result.accuracy,
+                    "iia": result.iia,
+                    "strict_accuracy": result.strict_accuracy,
+                    "passed": passed,
+                    "restored_best": restored,
+                }
+            )
+            trainer.seconds += time.perf_counter() - clock
+            clock = time.perf_counter()
+            report("eval", losses, result, passed)
+            if restored:
+                report("restore", losses, result)
+            if passed and config.early_stop:
+                stopped = "early-stop"
+                break
+        if trainer.step % config.checkpoint_every == 0 and not at_end:
+            save_checkpoint(trainer, out)
+            clock = time.perf_counter()
+
+    final_from = "last"
+    if not passed and trainer.best is not None and not done:
+        # keep the best state seen, not whatever the run ended on
+        current = trainer.history[-1] if trainer.history else None
+        cur_score = min(current["accuracy"], current["iia"], current["strict_accuracy"]) if current else -1
+        if trainer.best["score"] > cur_score:
+            trainer.ll.load_state_dict(trainer.best["model"])
+            final_from = f"best (step {trainer.best['step']})"
+    if not done:
+        save_checkpoint(trainer, out, done=True)
+    final = trainer.evaluate(node_effects=True)
+    passed = final.passed(config.threshold)
+    meta = _meta(s, config, trainer, final, passed, stopped, final_from, setup_seconds)
+    model = _write_outputs(out, trainer.ll, s, meta)
+    report("done", losses, final, passed)
+    return TrainResult(out, passed, trainer.step, trainer.seconds, final, model, meta)
+
+
+# --- outputs ----------------------------------------------------------------------------
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version(), "torch": torch.__version__}
+    for dist in ("interpbench", "transformer-lens", "safetensors"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "?"
+    out["torch_threads"] = str(torch.get_num_threads())
+    return out
+
+
+def _meta(s: _Setup, config, trainer: _Trainer, final: EvalResult, passed, stopped, final_from, setup_seconds):
+    from interpbench.siit.config import ll_shape
+
+    steps_to_pass = next((h["step"] for h in trainer.history if h["passed"]), None)
+    seconds_to_pass = next((h["seconds"] for h in trainer.history if h["passed"]), None)
+    return {
+        "format": "interpbench-siit",
+        "format_version": 1,
+        "case": s.case.name,
+        "seed": config.seed,
+        "passed": passed,
+        "threshold": config.threshold,
+        "stopped": stopped,
+        "steps": trainer.step,
+        "steps_to_pass": steps_to_pass,
+        "seconds_to_pass": seconds_to_pass,
+        "seconds": round(trainer.seconds, 3),
+        "setup_seconds": round(setup_seconds, 3),
+        "final_model": final_from,
+        "restores": trainer.restores,
+        "categorical": s.categorical,
+        "metrics": final.to_dict(),
+        "hyperparameters": config.model_dump(mode="json"),
+        "ll_shape": ll_shape(s.hl.cfg, s.case, config),
+        "hl_shape": {k: getattr(s.hl.cfg, k) for k in ("n_layers", "n_heads", "d_head", "d_model", "d_mlp")},
+        "parameters": sum(p.numel() for p in trainer.ll.parameters()),
+        "correspondence": s.corr.to_dict(),
+        "data": s.data_info,
+        "input_encoding": [[tok, i] for tok, i in s.compiled.input_encoding.items()],
+        "output_values": s.compiled.output_values,
+        "history": trainer.history,
+        "versions": _versions(),
+    }
+
+
+def _write_outputs(out: Path, ll, s: _Setup, meta: dict[str, Any]):
+    """Write the four files; returns the saved model with every discovery hook on."""
+    from safetensors.torch import save_file
+    from transformer_lens import HookedTransformer
+
+    from interpbench.siit.store import cfg_to_dict
+
+    state = {k: v.detach().contiguous().clone() for k, v in ll.state_dict().items()}
+    with torch.random.fork_rng(devices=[]):
+        model = HookedTransformer(s.ll_cfg)
+    model.load_state_dict(state)
+    model.eval()
+    _atomic_write(out / "model.safetensors", lambda p: save_file(state, str(p)))
+    texts = {
+        "config.json": json.dumps(cfg_to_dict(s.ll_cfg), indent=2),
+        "circuit.json": json.dumps(s.corr.ll_circuit(s.compiled.circuit).model_dump(mode="json"), indent=2),
+        "meta.json": json.dumps(meta, indent=2, default=str),
+    }
+    for name, text in texts.items():
+        _atomic_write(out / name, lambda p, t=text: p.write_text(t))
+    return model

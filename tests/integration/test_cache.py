@@ -1,0 +1,170 @@
+"""The on-disk cache of compiled cases: hits do not recompile and give the same model;
+broken entries are rebuilt, never loaded; the key follows what changes the weights."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import torch
+
+import interpbench.compiler as compiler
+from interpbench import registry
+from interpbench.cases.data import encode
+from interpbench.compiler import cache, load_compiled
+from interpbench.compiler.verify import sample_inputs
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTERPBENCH_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def _forbid_compiling(monkeypatch):
+    def boom(*_a, **_k):
+        raise AssertionError("a cache hit must not compile")
+
+    monkeypatch.setattr(compiler, "compile_case", boom)
+    monkeypatch.setattr(compiler, "compile_tracr", boom)
+
+
+def _logits(compiled, inputs):
+    with torch.no_grad():
+        return compiled.model(encode(inputs, compiled.input_encoding))
+
+
+def test_second_load_is_a_hit_with_the_same_model_and_circuit(cache_dir, monkeypatch):
+    spec = registry.get_case("24")
+    t0 = time.perf_counter()
+    fresh = load_compiled(spec)
+    t_compile = time.perf_counter() - t0
+    assert fresh.artifacts is not None, "the first load compiles"
+    entry = cache.entry_dir(spec)
+    assert entry.parent.parent == cache_dir and {p.name for p in entry.iterdir()} == {"model.safetensors", "meta.json"}
+
+    _forbid_compiling(monkeypatch)
+    t0 = time.perf_counter()
+    hit = load_compiled(spec)
+    t_hit = time.perf_counter() - t0
+    print(f"\ncase 24: compile + write {t_compile:.2f} s, cached load {t_hit:.3f} s")
+    assert hit.artifacts is None, "served from the cache"
+
+    inputs = sample_inputs(spec, 25, seed=0)
+    assert torch.equal(_logits(fresh, inputs), _logits(hit, inputs))
+    assert hit.circuit == fresh.circuit
+    assert hit.input_encoding == fresh.input_encoding
+    assert hit.output_values == fresh.output_values
+    assert hit.residual_labels == fresh.residual_labels
+    assert hit.model.cfg.attention_dir == fresh.model.cfg.attention_dir == "causal"
+    assert hit.model.cfg.n_ctx == fresh.model.cfg.n_ctx == spec.max_seq_len
+
+
+def test_cache_off_always_compiles(cache_dir, compiled, monkeypatch):
+    spec = registry.get_case("8")
+    calls = []
+    monkeypatch.setattr(compiler, "compile_case", lambda case: calls.append(case.name) or compiled("8"))
+    load_compiled(spec, use_cache=False)
+    assert calls == ["8"] and not cache.entry_dir(spec).exists()
+
+
+def _truncate_weights(entry):
+    weights = entry / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+
+
+def _garble_meta(entry):
+    meta = entry / "meta.json"
+    meta.write_text(meta.read_text()[:40])
+
+
+def _flip_weight_byte(entry):
+    weights = entry / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+
+
+def _drop_weights(entry):
+    (entry / "model.safetensors").unlink()
+
+
+def _wrong_format(entry):
+    meta = json.loads((entry / "meta.json").read_text())
+    meta["format"] = -1
+    (entry / "meta.json").write_text(json.dumps(meta))
+
+
+def _drop_circuit_from_meta(entry):
+    meta = json.loads((entry / "meta.json").read_text())
+    del meta["circuit"]
+    (entry / "meta.json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _truncate_weights,
+        _garble_meta,
+        _flip_weight_byte,
+        _drop_weights,
+        _wrong_format,
+        _drop_circuit_from_meta,
+    ],
+)
+def test_a_damaged_entry_is_rebuilt_not_loaded(cache_dir, compiled, monkeypatch, damage):
+    spec = registry.get_case("8")
+    good = compiled("8")
+    calls = []
+
+    def counting_compile(case):
+        calls.append(case.name)
+        return good
+
+    monkeypatch.setattr(compiler, "compile_case", counting_compile)
+    load_compiled(spec)
+    assert calls == ["8"] and cache.read(spec) is not None
+
+    damage(cache.entry_dir(spec))
+    rebuilt = load_compiled(spec)
+    assert calls == ["8", "8"], "the damaged entry was not rebuilt"
+    assert rebuilt is good
+    # The rebuilt entry is whole again and serves the next load.
+    assert cache.read(spec) is not None
+    again = load_compiled(spec)
+    assert calls == ["8", "8"] and again.artifacts is None
+    inputs = sample_inputs(spec, 10, seed=0)
+    assert torch.equal(_logits(again, inputs), _logits(good, inputs))
+
+
+def test_key_follows_what_changes_the_weights():
+    spec = registry.get_case("24")
+    key = cache.case_key(spec)
+    assert cache.case_key(spec) == key == cache.case_key(spec.model_copy())
+    registry.reset()
+    try:
+        assert cache.case_key(registry.get_case("24")) == key, "the key is stable across registry loads"
+    finally:
+        registry.reset()
+    changed = {
+        "vocab": spec.model_copy(update={"vocab": spec.vocab | {"d"}}),
+        "smaller vocab": spec.model_copy(update={"vocab": frozenset({"a", "b"})}),
+        "max_seq_len": spec.model_copy(update={"max_seq_len": spec.max_seq_len + 1}),
+        "causal": spec.model_copy(update={"causal": not spec.causal}),
+    }
+    keys = {what: cache.case_key(s) for what, s in changed.items()}
+    assert key not in keys.values()
+    assert len(set(keys.values())) == len(keys)
+    # Two cases from the same module with the same settings still get separate folders.
+    other = spec.model_copy(update={"name": "24-copy"})
+    assert cache.entry_dir(other) != cache.entry_dir(spec)
+
+
+def test_an_entry_is_not_served_for_a_changed_case(cache_dir, compiled, monkeypatch):
+    spec = registry.get_case("8")
+    monkeypatch.setattr(compiler, "compile_case", lambda case: compiled("8"))
+    load_compiled(spec)
+    assert cache.read(spec) is not None
+    assert cache.read(spec.model_copy(update={"max_seq_len": 11})) is None
+    assert cache.read(spec.model_copy(update={"vocab": spec.vocab - {10}})) is None

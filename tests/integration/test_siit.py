@@ -1,0 +1,173 @@
+"""SIIT: case 3 trains to the thresholds, deterministically and resumably, and round-trips."""
+
+from __future__ import annotations
+
+import json
+import time
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from interpbench.siit.config import SIITConfig, ll_config, ll_shape
+from interpbench.siit.correspondence import build_correspondence
+from interpbench.siit.store import evaluate_directory, load_model, load_trained, read_meta
+from interpbench.siit.train import CHECKPOINT, train
+
+
+@pytest.fixture(scope="module")
+def trained3(tmp_path_factory):
+    """Case 3 trained to the thresholds (seconds on 2 cores)."""
+    out = tmp_path_factory.mktemp("siit3")
+    start = time.perf_counter()
+    result = train("3", SIITConfig(seed=0, max_steps=3000), out)
+    return result, time.perf_counter() - start
+
+
+def _weights(model) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+# --- shapes and correspondence ------------------------------------------------------------
+
+
+def test_ll_shape_follows_interpbench_conventions():
+    hl = SimpleNamespace(n_layers=2, n_heads=1, d_head=6, d_model=13)
+    assert ll_shape(hl, "3") == {"n_layers": 2, "n_heads": 4, "d_head": 3, "d_model": 12, "d_mlp": 48}
+    hl7 = SimpleNamespace(n_layers=1, n_heads=1, d_head=5, d_model=26)  # compressed residual, ratio 1.5
+    assert ll_shape(hl7, "7") == {"n_layers": 2, "n_heads": 4, "d_head": 4, "d_model": 17, "d_mlp": 68}
+    hl18 = SimpleNamespace(n_layers=2, n_heads=2, d_head=7, d_model=42)  # compressed, ratio 1.6
+    assert ll_shape(hl18, "18")["d_model"] == 26
+    wide = ll_shape(hl, "3", SIITConfig(width_factor=2))
+    assert wide["d_head"] == 6 and wide["d_model"] == 24
+
+
+def test_ll_config_keeps_the_hl_interface_and_discovery_hooks(task3):
+    hl = task3.model
+    cfg = ll_config(hl.cfg, "3")
+    assert (cfg.d_vocab, cfg.d_vocab_out, cfg.n_ctx, cfg.attention_dir) == (
+        hl.cfg.d_vocab, hl.cfg.d_vocab_out, hl.cfg.n_ctx, hl.cfg.attention_dir
+    )  # fmt: skip
+    assert cfg.use_attn_result and cfg.use_split_qkv_input and cfg.use_hook_mlp_in
+    assert cfg.act_fn == "gelu" and cfg.normalization_type is None
+
+
+def test_correspondence_maps_circuit_nodes_to_the_same_ll_nodes(task3):
+    hl = task3.model
+    corr = build_correspondence(hl, task3.ground_truth, ll_config(hl.cfg, "3"))
+    assert corr.mapping == {"blocks.0.hook_mlp_out": "blocks.0.hook_mlp_out",
+                            "blocks.1.attn.hook_result[0]": "blocks.1.attn.hook_result[0]"}  # fmt: skip
+    assert len(corr.unmapped) == 10 - 2 and "blocks.1.hook_mlp_out" in corr.unmapped
+    assert corr.ll_circuit(task3.ground_truth).edge_set() == task3.ground_truth.edge_set()
+
+
+# --- training ---------------------------------------------------------------------------
+
+
+def test_case3_trains_to_the_thresholds(trained3):
+    result, seconds = trained3
+    assert result.passed, result.meta["history"][-3:]
+    assert result.steps <= 3000 and seconds < 120
+    m = result.metrics
+    assert min(m.accuracy, m.iia, m.strict_accuracy) >= 0.995
+    meta = read_meta(result.out_dir)
+    assert meta["passed"] is True and meta["stopped"] == "early-stop" and meta["seed"] == 0
+    assert meta["steps_to_pass"] == result.steps and meta["versions"]["torch"]
+    for name in ("model.safetensors", "config.json", "circuit.json", "meta.json", CHECKPOINT):
+        assert (result.out_dir / name).exists()
+    assert not list(result.out_dir.glob("*.tmp"))
+
+
+def test_a_run_that_misses_the_thresholds_says_so(tmp_path):
+    result = train("3", SIITConfig(seed=0, max_steps=3, eval_every=1), tmp_path)
+    assert not result.passed
+    meta = read_meta(tmp_path)
+    assert meta["passed"] is False and meta["stopped"] == "max-steps" and meta["steps_to_pass"] is None
+
+
+def test_same_seed_gives_the_same_weights(tmp_path):
+    cfg = SIITConfig(seed=7, max_steps=6, eval_every=3)
+    a = _weights(train("3", cfg, tmp_path / "a").model)
+    b = _weights(train("3", cfg, tmp_path / "b").model)
+    c = _weights(train("3", cfg.model_copy(update={"seed": 8}), tmp_path / "c").model)
+    assert _same(a, b)
+    assert not _same(a, c)
+
+
+class _Interrupt(Exception):
+    pass
+
+
+@pytest.mark.parametrize("separate_steps", [False, True])
+def test_resume_continues_an_interrupted_run_exactly(tmp_path, separate_steps):
+    cfg = SIITConfig(seed=3, max_steps=24, eval_every=4, checkpoint_every=5, early_stop=False,
+                     restore_best_after=1, separate_steps=separate_steps)  # fmt: skip
+    whole = train("3", cfg, tmp_path / "whole")
+
+    def stop_at_13(p):
+        if p.step == 13:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        train("3", cfg, tmp_path / "cut", progress=stop_at_13)
+    assert (tmp_path / "cut" / CHECKPOINT).exists() and not (tmp_path / "cut" / "meta.json").exists()
+    steps = []
+    resumed = train("3", cfg, tmp_path / "cut", resume=True, progress=lambda p: steps.append(p.step))
+    assert steps[0] == 11  # continued from the checkpoint at step 10
+    assert _same(_weights(whole.model), _weights(resumed.model))
+    assert read_meta(tmp_path / "whole")["history"] == read_meta(tmp_path / "cut")["history"]
+
+
+def test_resume_refuses_another_config(tmp_path):
+    cfg = SIITConfig(seed=0, max_steps=4, checkpoint_every=2)
+    train("3", cfg, tmp_path)
+    with pytest.raises(ValueError, match="lr"):
+        train("3", cfg.model_copy(update={"lr": 1e-3}), tmp_path, resume=True)
+
+
+# --- storage and evaluation -------------------------------------------------------------
+
+
+def test_saved_directory_loads_back_and_re_evaluates_the_same(trained3):
+    result, _ = trained3
+    loaded = load_trained("3", result.out_dir)
+    assert loaded.default_ablation == "resample" and loaded.categorical is False
+    assert loaded.circuit.model_dump() == json.loads((result.out_dir / "circuit.json").read_text())
+    assert loaded.circuit.level == "edge" and ("blocks.1.attn.hook_result[0]", "blocks.1.hook_resid_post") in (
+        loaded.circuit.edge_set()
+    )
+    assert _same(_weights(loaded.model), _weights(result.model))
+    cfg = loaded.model.cfg
+    assert cfg.use_attn_result and cfg.use_split_qkv_input and cfg.use_hook_mlp_in
+    again = evaluate_directory("3", result.out_dir)
+    saved = read_meta(result.out_dir)["metrics"]
+    for key in ("accuracy", "iia", "strict_accuracy"):
+        assert again.to_dict()[key] == pytest.approx(saved[key], abs=1e-6)
+    with pytest.raises(ValueError, match="case 3"):
+        load_trained("7", result.out_dir)
+
+
+def test_loaded_model_runs_the_discovery_hooks(trained3):
+    result, _ = trained3
+    model = load_model(result.out_dir)
+    tokens = torch.zeros(2, model.cfg.n_ctx, dtype=torch.long)
+    _, cache = model.run_with_cache(tokens)
+    assert "blocks.1.attn.hook_result" in cache and "blocks.1.hook_q_input" in cache
+
+
+def test_node_effects_mark_the_circuit(trained3):
+    result, _ = trained3
+    effects = {e.node: e for e in result.metrics.node_effects}
+    assert len(effects) == 10
+    inside = [e for e in effects.values() if e.in_circuit]
+    outside = [e for e in effects.values() if not e.in_circuit]
+    assert {e.node for e in inside} == {"blocks.0.hook_mlp_out", "blocks.1.attn.hook_result[0]"}
+    smallest_inside = min(e.resample_effect for e in inside)
+    assert all(e.resample_effect < smallest_inside / 20 for e in outside)
+    assert all(e.resample_changed > 0.2 for e in inside)
+    assert all(e.resample_changed < 0.05 for e in outside)
+    assert "in_circuit" in result.metrics.table()
