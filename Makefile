@@ -28,6 +28,7 @@ benchmark: $(STAMP)
 
 docs: $(STAMP)  ## regenerate the generated parts of docs/ and schemas/
 	$(BIN)/interpbench schema --write schemas
+	$(BIN)/python -m interpbench.docs_gen
 
 clean:
 	rm -rf $(VENV) build *.egg-info

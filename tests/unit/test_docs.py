@@ -2,10 +2,13 @@
 
 from pathlib import Path
 
-from interpbench.cli_reference import render
+import pytest
+
+from interpbench.docs_gen import GENERATED
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
-def test_cli_reference_is_current():
-    assert (DOCS / "cli.md").read_text() == render(), "regenerate: python -m interpbench.cli_reference > docs/cli.md"
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_generated_docs_are_current(name, fresh_registry):
+    assert (DOCS / name).read_text() == GENERATED[name](), f"regenerate: python -m interpbench.docs_gen ({name})"

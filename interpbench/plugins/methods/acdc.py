@@ -27,7 +27,7 @@ from interpbench.graph import edge_key
 from interpbench.plugins.methods.common import AblationConfig
 from interpbench.schemas import Scores, SweptCircuit
 
-DEFAULT_SWEEP = [10.0**e for e in (-5, -4, -3, -2.5, -2, -1.5, -1, -0.5, 0)]
+DEFAULT_SWEEP = [1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
 
 
 class ACDCConfig(AblationConfig):
