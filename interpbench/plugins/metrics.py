@@ -74,7 +74,18 @@ def node_roc(scores: Scores, task) -> MetricOutput:
     nodes = task.graph.nodes
     truth = set(circuit_nodes(task.ground_truth.edge_set(), nodes))
     swept = [set(circuit_nodes([split_edge_key(k) for k in c.selected], nodes)) for c in scores.sweep]
-    return _roc("node", node_scores(scores, nodes), truth, selected_nodes(scores, nodes), swept)
+    out = _roc("node", node_scores(scores, nodes), truth, selected_nodes(scores, nodes), swept)
+    out.sets["node_gt_constant"] = constant_nodes(task, truth)
+    return out
+
+
+def constant_nodes(task, truth: set[str]) -> list[str]:
+    """Circuit nodes whose output is the same on every input of the data (e.g. the
+    sequence length when all inputs have full length): no resample or mean ablation
+    can show them, so a method missing them is not necessarily wrong."""
+    clean = task.engine.clean_out  # [S, B, P, D]
+    index = task.graph.sender_index
+    return [n for n in task.graph.nodes if n in truth and float(clean[index[n]].var(dim=0).max()) < 1e-12]
 
 
 def faithfulness(scores: Scores, task) -> MetricOutput:
