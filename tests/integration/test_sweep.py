@@ -1,0 +1,88 @@
+"""Sweeps: resumable after a kill at any moment, failures recorded, nothing repeated."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from interpbench import hookimpl
+from interpbench.schemas import RunResult
+from interpbench.sweep import grid, run_sweep
+
+ARGS = ["--cases", "3", "--methods", "node-ablation,eap", "--seeds", "0,1,2", "--examples", "64"]
+
+
+def sweep(out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "interpbench.cli", "sweep", *ARGS, "--out", str(out), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def records(out: Path) -> list[Path]:
+    return sorted(p for p in out.glob("*.json"))
+
+
+def test_killed_sweep_resumes_with_every_record_exactly_once(tmp_path):
+    out = tmp_path / "results"
+    proc = sweep(out)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(records(out)) < 2 and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished_before = len(records(out))
+    assert 0 < finished_before < 6, "the kill should land mid-sweep"
+    # A half-written record for a run that has not finished must not count as finished.
+    specs = grid(["3"], ["node-ablation", "eap"], ["tracr"], [0, 1, 2], n_examples=64)
+    missing = next(s for s in specs if not (out / s.filename()).exists())
+    (out / missing.filename()).write_text('{"schema_version": 1, "case": "3", "lo')
+
+    resumed = sweep(out)
+    stdout, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    assert f"6 runs: {finished_before} skipped (already finished), {6 - finished_before} ran, 0 failed" in stdout
+    files = records(out)
+    assert len(files) == 6
+    assert {f.name for f in files} == {s.filename() for s in specs}
+    results = [RunResult.model_validate_json(f.read_text()) for f in files]
+    assert sorted((r.method, r.seed) for r in results) == sorted((m, s) for m in ("eap", "node-ablation") for s in (0, 1, 2))
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "no temporary files left behind"
+
+    again = sweep(out)
+    stdout, _ = again.communicate(timeout=120)
+    assert "6 skipped (already finished), 0 ran" in stdout
+
+
+def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, fresh_registry):
+    class Config(BaseModel):
+        model_config = {"extra": "forbid"}
+
+    class Broken:
+        @hookimpl
+        def register_methods(self, register):
+            def explode(task, config):
+                raise RuntimeError("the method fell over")
+
+            register(name="explodes", description="Always raises.", level="edge", config=Config, run=explode)
+
+    fresh_registry.add_plugin(Broken(), name="broken-method")
+    specs = grid(["3"], ["explodes", "node-ablation"], ["tracr"], [0], n_examples=32)
+    summary = run_sweep(specs, tmp_path)
+    assert (summary.ran, summary.failed) == (2, 1)
+    assert "the method fell over" in summary.failures[0]
+    by_method = {r.method: r for r in (RunResult.model_validate_json(p.read_text()) for p in tmp_path.glob("*.json"))}
+    assert by_method["explodes"].status == "failed" and "RuntimeError" in by_method["explodes"].error
+    assert by_method["node-ablation"].status == "ok"
+    # Failed runs are finished too: a rerun skips them.
+    assert run_sweep(specs, tmp_path).skipped == 2
+
+
+def test_sweeping_config_values_makes_one_run_per_value():
+    specs = grid(["3"], ["acdc"], ["tracr"], [0], {"acdc": {"threshold": [0.01, 0.1]}})
+    assert sorted(s.config_dict["threshold"] for s in specs) == [0.01, 0.1]
+    assert len({s.filename() for s in specs}) == 2

@@ -1,0 +1,82 @@
+"""Report numbers against hand-computed values; statistics against scipy."""
+
+import json
+
+import pandas as pd
+import pytest
+from scipy.stats import wilcoxon
+
+from interpbench.report import leaderboard, load_results, pairwise, per_case, render, vargha_delaney_a12
+from interpbench.schemas import RunResult
+
+AUROCS = {  # method -> case -> edge AUROC
+    "acdc": {"1": 1.0, "2": 0.5, "3": 0.75, "4": 0.9},
+    "eap": {"1": 0.8, "2": 0.6, "3": 0.25, "4": 0.7},
+}
+
+
+def record(case, method, auroc, seed=0):
+    return RunResult(
+        case=case, loader="tracr", method=method, config={}, seed=seed, versions={},
+        metrics={"edge_auroc": auroc, "node_auroc": None}, created="2026-01-01T00:00:00+00:00",
+    ).model_dump(mode="json")
+
+
+@pytest.fixture
+def results(tmp_path):
+    for method, cases in AUROCS.items():
+        for case, auroc in cases.items():
+            (tmp_path / f"{method}-{case}.json").write_text(json.dumps(record(case, method, auroc)))
+    return tmp_path
+
+
+def test_leaderboard_matches_hand_computation(results):
+    board = leaderboard(load_results(results).frame).set_index("method")
+    assert board.loc["acdc", "cases"] == 4
+    assert board.loc["acdc", "edge_auroc_mean"] == pytest.approx((1.0 + 0.5 + 0.75 + 0.9) / 4)
+    assert board.loc["acdc", "edge_auroc_median"] == pytest.approx((0.75 + 0.9) / 2)
+    assert board.loc["eap", "edge_auroc_mean"] == pytest.approx((0.8 + 0.6 + 0.25 + 0.7) / 4)
+    assert list(board.index) == ["acdc", "eap"]  # best first
+
+
+def test_per_case_table(results):
+    table = per_case(load_results(results).frame)
+    assert list(table.index) == ["1", "2", "3", "4"]
+    assert table.loc["3", "eap (tracr)"] == 0.25
+
+
+def test_statistics_match_scipy_and_the_definition(results):
+    stats = pairwise(load_results(results).frame).iloc[0]
+    xs = [AUROCS["acdc"][c] for c in "1234"]
+    ys = [AUROCS["eap"][c] for c in "1234"]
+    assert (stats["method_a"], stats["method_b"], stats["cases"]) == ("acdc", "eap", 4)
+    assert stats["wilcoxon_p"] == pytest.approx(wilcoxon(xs, ys).pvalue)
+    # A12 by hand: of the 16 (acdc, eap) pairs, acdc wins 12, ties 0.
+    wins = sum(x > y for x in xs for y in ys) + 0.5 * sum(x == y for x in xs for y in ys)
+    assert stats["a12"] == pytest.approx(wins / 16)
+
+
+def test_a12_extremes():
+    assert vargha_delaney_a12([1, 2], [1, 2]) == 0.5
+    assert vargha_delaney_a12([3, 4], [1, 2]) == 1.0
+
+
+def test_bad_and_newer_files_are_skipped_by_name(results):
+    (results / "garbage.json").write_text("{not json")
+    newer = record("1", "acdc", 0.1)
+    newer["schema_version"] = 999
+    (results / "from-the-future.json").write_text(json.dumps(newer))
+    text, skipped = render(results)
+    assert any(s.startswith("garbage.json") for s in skipped)
+    assert any(s.startswith("from-the-future.json") and "newer schema" in s for s in skipped)
+    assert "| acdc | tracr | 4 |" in text  # the report still renders, without them
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "csv", "html"])
+def test_every_format_renders(results, fmt):
+    text, _ = render(results, fmt)
+    assert "acdc" in text
+    if fmt == "csv":
+        assert len(pd.read_csv(__import__("io").StringIO(text))) == 8
+    if fmt == "html":
+        assert "<img src=\"data:image/png;base64," in text
