@@ -29,13 +29,24 @@ class Group(click.Group):
 
 @click.group(cls=Group)
 @click.version_option(package_name="interpbench")
-def cli() -> None:
+@click.option(
+    "--threads", type=click.IntRange(1), default=1, show_default=True, envvar="INTERPBENCH_THREADS",
+    help="torch threads per process. The models are small: one thread avoids oversubscribing "
+    "the cores; use sweep --jobs to use more of them.",
+)
+def cli(threads: int) -> None:
     """interpbench: does your circuit discovery method find the circuit?
 
     Cases are RASP programs compiled by tracr, so their circuits are known; methods
     (ACDC, EAP, ...) score the model's edges or nodes, and metrics compare those
     scores with the truth.
     """
+    import os
+
+    # Read by torch when it is first imported (later, inside the commands that need it).
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
 
 
 def _echo_json(data: Any) -> None:
