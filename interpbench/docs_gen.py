@@ -66,7 +66,32 @@ def render_method_configs() -> str:
     return "\n".join(lines)
 
 
-GENERATED = {"cli.md": render_cli, "method-configs.md": render_method_configs}
+def render_case_list() -> str:
+    """Every registered built-in case, from the registry (no compiling)."""
+    from interpbench import registry
+
+    lines = [
+        "# Case list",
+        "",
+        "Generated from the registry by `python -m interpbench.docs_gen`. Sequence length",
+        "counts BOS. `interpbench show case N` prints a case's model and circuit.",
+        "",
+        "| case | task | output | vocab | seq len | attention | trivial | compiles |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in registry.cases():
+        if c.plugin != "interpbench":
+            continue
+        compiles = "yes" if c.compilable else f"no: {c.not_compilable_reason}"
+        lines.append(
+            f"| {c.name} | {c.description.replace('|', '/')} | {'categorical' if c.categorical else 'numerical'} "
+            f"| {len(c.vocab)} | {c.max_seq_len} | {'causal' if c.causal else 'bidirectional'} "
+            f"| {'yes' if c.trivial else ''} | {compiles} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+GENERATED = {"cli.md": render_cli, "method-configs.md": render_method_configs, "case-list.md": render_case_list}
 
 
 def write(folder: Path) -> None:
