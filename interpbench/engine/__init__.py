@@ -19,6 +19,7 @@ Shapes: ``S`` senders, ``R`` receivers, ``C`` circuits, ``B`` batch, ``P`` posit
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Literal
 
 import torch
@@ -73,9 +74,18 @@ class PatchingEngine:
             [layer_bias[r.layer + (r.kind == "mlp")] for r in graph.receivers]
         ).detach()[:, None, None, :]  # [R, 1, 1, D]
         self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    @cached_property
+    def clean_out(self) -> torch.Tensor:
+        """Every sender's output on the clean data: [S, B, P, D]."""
         with torch.no_grad():
-            self.clean_out = self.sender_outputs(clean)  # [S, B, P, D]
-            self.corrupted_out = self.sender_outputs(corrupted)
+            return self.sender_outputs(self.clean)
+
+    @cached_property
+    def corrupted_out(self) -> torch.Tensor:
+        """Every sender's output on the corrupted data: [S, B, P, D]."""
+        with torch.no_grad():
+            return self.sender_outputs(self.corrupted)
 
     # --- masks -------------------------------------------------------------------------
 
@@ -158,14 +168,20 @@ class PatchingEngine:
             state.allocate(self.S - prefix, mask.shape[0], clean_delta.shape[1:])
         return self._unembed(self._layers(state, start))
 
-    def receiver_gradients(self, target, embed: torch.Tensor, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def receiver_gradients(
+        self, target, embed: torch.Tensor, pos: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Gradient of ``target(logits)`` (a scalar) at every receiver's input, in an
-        unpatched pass from the given embeddings: (logits [B, P, V], grads [R, B, P, D])."""
+        unpatched pass from the given embeddings.
+
+        Returns (logits [B, P, V], grads [R, B, P, D], sender outputs [S, B, P, D]).
+        """
         embed = embed.detach().requires_grad_(True)  # so the pass is recorded even for frozen weights
         state = _Pass(self.valid[None], self._receiver_bias, [embed[None], pos[None]], record=[])
         logits = self._unembed(self._layers(state, 0))[0]
         grads = torch.autograd.grad(target(logits), state.record)  # receiver inputs [1, n, B, P, D]
-        return logits.detach(), torch.cat(grads, dim=1)[0]
+        outputs = torch.stack([o[0] for o in state.outputs]).detach()
+        return logits.detach(), torch.cat(grads, dim=1)[0], outputs
 
     # --- internals ---------------------------------------------------------------------
 

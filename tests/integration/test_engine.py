@@ -93,7 +93,8 @@ def test_receiver_gradients_match_autograd_on_hooks(task):
     engine, model = task.engine, task.model
     embed, pos = engine.embeddings(task.clean)
     target = lambda logits: logits[:, 1:].sum()  # noqa: E731
-    _, grads = engine.receiver_gradients(target, embed, pos)
+    _, grads, outputs = engine.receiver_gradients(target, embed, pos)
+    assert torch.allclose(outputs, engine.clean_out, atol=1e-6)
     saved = {}
 
     def keep(act, hook):

@@ -37,13 +37,17 @@ class EAPIGConfig(EAPConfig):
     steps: int = Field(8, ge=1, le=512, description="Integration steps from corrupted to clean inputs.")
 
 
-def attribution_target(task):
-    """A differentiable scalar: summed answer of the model over examples (BOS excluded)."""
+def attribution_target(task, answer=None):
+    """A differentiable scalar: summed answer of the model over examples (BOS excluded).
+
+    ``answer`` holds the full model's classes [B, P-1]; without it, the pass being
+    differentiated is the clean one and supplies them itself.
+    """
     if task.categorical:
-        answer = task.clean_logits.argmax(-1)[:, 1:]
 
         def target(logits):
-            return logits[:, 1:].log_softmax(-1).gather(-1, answer[..., None]).sum()
+            chosen = answer if answer is not None else logits.detach().argmax(-1)[:, 1:]
+            return logits[:, 1:].log_softmax(-1).gather(-1, chosen[..., None]).sum()
 
     else:
 
@@ -66,14 +70,16 @@ def attribution_scores(task, mean_grads, ablation: str) -> list[float]:
 def run_eap(task, config: EAPConfig) -> Scores:
     engine = task.engine
     embed, pos = engine.embeddings(task.clean)
-    _, grads = engine.receiver_gradients(attribution_target(task), embed, pos)
+    _, grads, clean_out = engine.receiver_gradients(attribution_target(task), embed, pos)
+    if "clean_out" not in vars(engine):  # the clean pass just ran: no need for another
+        engine.clean_out = clean_out
     scores = attribution_scores(task, grads, task.ablation(config.ablation))
     return relative_selection(task, scores, config.relative_threshold)
 
 
 def run_eap_ig(task, config: EAPIGConfig) -> Scores:
     engine = task.engine
-    target = attribution_target(task)
+    target = attribution_target(task, task.clean_logits.argmax(-1)[:, 1:])
     ablation = task.ablation(config.ablation)
     clean_embed, clean_pos = engine.embeddings(task.clean)
     # The path starts at the ablated input: its embeddings are the ablated embedding senders.
@@ -83,7 +89,7 @@ def run_eap_ig(task, config: EAPIGConfig) -> Scores:
         alpha = k / config.steps
         embed = start[0] + alpha * (clean_embed - start[0])
         pos = start[1] + alpha * (clean_pos - start[1])
-        _, grads = engine.receiver_gradients(target, embed, pos)
+        _, grads, _ = engine.receiver_gradients(target, embed, pos)
         total = grads if total is None else total + grads
     scores = attribution_scores(task, total / config.steps, ablation)
     return relative_selection(task, scores, config.relative_threshold)
