@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all benchmark docs clean
+.PHONY: demo test test-slow benchmark docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,11 @@ demo: $(STAMP)  ## set up and run the main job: ACDC on case 3, scored against t
 test: $(STAMP)  ## set up and run the test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
-test-all: $(STAMP)  ## the exhaustive suite: every case compiled and checked
-	$(BIN)/python -m pytest -q -m "slow or not slow"
+test-slow: $(STAMP)  ## the exhaustive checks only: every case compiled and checked
+	$(BIN)/python -m pytest -q -m slow
 
-benchmark: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+benchmark: $(STAMP)  ## speed against auto-circuit (see benchmarks/README.md for installing it)
+	$(BIN)/python benchmarks/bench_methods.py
 
 docs: $(STAMP)  ## regenerate the generated parts of docs/ and schemas/
 	$(BIN)/interpbench schema --write schemas

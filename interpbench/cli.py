@@ -231,8 +231,8 @@ def sweep(cases: str, methods: str, loaders: str, settings: tuple[str, ...], see
     except ValueError as e:
         raise InterpbenchError(str(e)) from None
 
-    def progress(it):
-        return tqdm(it, total=len(specs), desc="sweep", unit="run", file=sys.stderr)
+    def progress(it, total):
+        return tqdm(it, total=total, desc="sweep", unit="run", file=sys.stderr)
 
     summary = run_sweep(specs, out, jobs=jobs, progress=progress)
     click.echo(f"{len(specs)} runs: {summary.skipped} skipped (already finished), {summary.ran} ran, {summary.failed} failed")

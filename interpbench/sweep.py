@@ -129,7 +129,7 @@ def run_sweep(
     specs: list[RunSpec],
     out: str | Path,
     jobs: int = 1,
-    progress: Callable[[Iterator], Iterator] | None = None,
+    progress: Callable[[Iterator, int], Iterator] | None = None,
 ) -> SweepSummary:
     """Run what is missing from ``out``; report skipped, ran and failed counts."""
     out = Path(out)
@@ -148,9 +148,9 @@ def run_sweep(
             summary.failed += 1
             summary.failures.append(f"case {spec.case} {spec.method}: {error}")
 
-    wrap = progress or (lambda it: it)
+    wrap = progress or (lambda it, total: it)
     if jobs <= 1:
-        for spec in wrap(iter(todo)):
+        for spec in wrap(iter(todo), len(todo)):
             record(spec, *_run_and_write(spec, str(out)))
         return summary
     import multiprocessing
@@ -159,7 +159,7 @@ def run_sweep(
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_worker_init) as pool:
         futures = {pool.submit(_run_and_write, spec, str(out)): spec for spec in todo}
-        for future in wrap(as_completed(futures)):
+        for future in wrap(as_completed(futures), len(todo)):
             record(futures[future], *future.result())
     return summary
 
