@@ -86,3 +86,15 @@ def test_sweeping_config_values_makes_one_run_per_value():
     specs = grid(["3"], ["acdc"], ["tracr"], [0], {"acdc": {"threshold": [0.01, 0.1]}})
     assert sorted(s.config_dict["threshold"] for s in specs) == [0.01, 0.1]
     assert len({s.filename() for s in specs}) == 2
+
+
+def test_parallel_jobs_write_the_same_records_as_one_process(tmp_path):
+    specs = grid(["3"], ["node-ablation", "eap"], ["tracr"], [0], n_examples=32)
+    one, two = tmp_path / "one", tmp_path / "two"
+    run_sweep(specs, one)
+    summary = run_sweep(specs, two, jobs=2)
+    assert (summary.ran, summary.failed) == (2, 0)
+    for spec in specs:
+        a = RunResult.model_validate_json((one / spec.filename()).read_text())
+        b = RunResult.model_validate_json((two / spec.filename()).read_text())
+        assert a.metrics == b.metrics and a.scores == b.scores
