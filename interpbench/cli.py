@@ -212,7 +212,13 @@ def parse_sweep_settings(pairs: Iterable[str]) -> dict[str, dict[str, list[Any]]
 @click.option("--examples", default=500, show_default=True, type=click.IntRange(2))
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the run records.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Parallel worker processes.")
-def sweep(cases: str, methods: str, loaders: str, settings: tuple[str, ...], seeds: str, examples: int, out: str, jobs: int) -> None:
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where runs execute: worker processes here, or one Ray task per run.")
+@click.option("--address", help="Ray cluster address (default: start a local Ray instance).")
+def sweep(
+    cases: str, methods: str, loaders: str, settings: tuple[str, ...], seeds: str, examples: int, out: str,
+    jobs: int, executor: str, address: str | None,
+) -> None:
     """Run a grid of runs; finished records in --out are skipped, so a sweep resumes."""
     from tqdm import tqdm
 
@@ -234,7 +240,10 @@ def sweep(cases: str, methods: str, loaders: str, settings: tuple[str, ...], see
     def progress(it, total):
         return tqdm(it, total=total, desc="sweep", unit="run", file=sys.stderr)
 
-    summary = run_sweep(specs, out, jobs=jobs, progress=progress)
+    try:
+        summary = run_sweep(specs, out, jobs=jobs, progress=progress, executor=executor, address=address)
+    except ValueError as e:
+        raise InterpbenchError(str(e)) from None
     click.echo(f"{len(specs)} runs: {summary.skipped} skipped (already finished), {summary.ran} ran, {summary.failed} failed")
     for line in summary.failures[:20]:
         click.echo(f"  failed: {_short(line, 150)}", err=True)

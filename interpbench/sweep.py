@@ -119,19 +119,20 @@ def execute(spec: RunSpec) -> dict[str, Any]:
     return result.model_dump(mode="json")
 
 
-def _run_and_write(spec: RunSpec, out: str) -> tuple[str, str | None]:
-    record = execute(spec)
-    write_json_atomic(Path(out) / spec.filename(), record)
-    return record["status"], record.get("error")
-
-
 def run_sweep(
     specs: list[RunSpec],
     out: str | Path,
     jobs: int = 1,
     progress: Callable[[Iterator, int], Iterator] | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> SweepSummary:
-    """Run what is missing from ``out``; report skipped, ran and failed counts."""
+    """Run what is missing from ``out``; report skipped, ran and failed counts.
+
+    ``executor``: "local" (``jobs`` worker processes on this machine) or "ray" (one Ray
+    task per run, on the cluster at ``address`` or a local instance). Workers return
+    records and this process writes them, so the store needs no shared file system.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary = SweepSummary()
@@ -141,27 +142,59 @@ def run_sweep(
             summary.skipped += 1
         else:
             todo.append(spec)
-
-    def record(spec: RunSpec, status: str, error: str | None) -> None:
-        summary.ran += 1
-        if status != "ok":
-            summary.failed += 1
-            summary.failures.append(f"case {spec.case} {spec.method}: {error}")
-
     wrap = progress or (lambda it, total: it)
-    if jobs <= 1:
-        for spec in wrap(iter(todo), len(todo)):
-            record(spec, *_run_and_write(spec, str(out)))
-        return summary
-    import multiprocessing
-
-    # Fresh interpreters: forking a process that already holds torch threads can hang.
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_worker_init) as pool:
-        futures = {pool.submit(_run_and_write, spec, str(out)): spec for spec in todo}
-        for future in wrap(as_completed(futures), len(todo)):
-            record(futures[future], *future.result())
+    for spec, record in wrap(_execute_all(todo, jobs, executor, address), len(todo)):
+        write_json_atomic(out / spec.filename(), record)
+        summary.ran += 1
+        if record["status"] != "ok":
+            summary.failed += 1
+            summary.failures.append(f"case {spec.case} {spec.method}: {record.get('error')}")
     return summary
+
+
+def _execute_all(todo: list[RunSpec], jobs: int, executor: str, address: str | None) -> Iterator[tuple[RunSpec, dict]]:
+    """Yield (spec, record) as runs finish, in whatever order they finish."""
+    if executor == "ray":
+        yield from _execute_on_ray(todo, address)
+    elif executor != "local":
+        raise ValueError(f"unknown executor {executor!r}; choose local or ray")
+    elif jobs <= 1:
+        for spec in todo:
+            yield spec, execute(spec)
+    else:
+        import multiprocessing
+
+        # Fresh interpreters: forking a process that already holds torch threads can hang.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init) as pool:
+            futures = {pool.submit(execute, spec): spec for spec in todo}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+
+
+def _execute_on_ray(todo: list[RunSpec], address: str | None) -> Iterator[tuple[RunSpec, dict]]:
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("the ray executor needs Ray: pip install 'interpbench[ray]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    try:
+        remote = ray.remote(num_cpus=1)(_execute_in_worker)
+        pending = {remote.remote(spec): spec for spec in todo}
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            spec = pending.pop(done[0])
+            yield spec, ray.get(done[0])
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _execute_in_worker(spec: RunSpec) -> dict[str, Any]:
+    _worker_init()
+    return execute(spec)
 
 
 def _worker_init() -> None:

@@ -98,3 +98,19 @@ def test_parallel_jobs_write_the_same_records_as_one_process(tmp_path):
         a = RunResult.model_validate_json((one / spec.filename()).read_text())
         b = RunResult.model_validate_json((two / spec.filename()).read_text())
         assert a.metrics == b.metrics and a.scores == b.scores
+
+
+def test_ray_executor_writes_the_same_records_as_the_local_one(tmp_path):
+    import pytest
+
+    pytest.importorskip("ray")
+    specs = grid(["3"], ["node-ablation", "eap"], ["tracr"], [0, 1], n_examples=32)
+    local, on_ray = tmp_path / "local", tmp_path / "ray"
+    run_sweep(specs, local)
+    summary = run_sweep(specs, on_ray, executor="ray")
+    assert (summary.ran, summary.failed) == (4, 0)
+    assert sorted(p.name for p in local.glob("*.json")) == sorted(p.name for p in on_ray.glob("*.json"))
+    for spec in specs:
+        a = RunResult.model_validate_json((local / spec.filename()).read_text())
+        b = RunResult.model_validate_json((on_ray / spec.filename()).read_text())
+        assert a.metrics == b.metrics and a.scores == b.scores
