@@ -56,15 +56,15 @@ def make_task(case_name: str, loader: str, seed: int = 0, n_examples: int = DEFA
 
 def as_scores(raw: Any, method: str, task) -> Scores:
     """Validate what a method returned: every edge (or node) of the graph, scored."""
+    from interpbench.graph import split_edge_key
+
     spec = registry.get_method(method)
-    if isinstance(raw, dict) and not isinstance(raw, Scores):
+    if isinstance(raw, dict):  # the plain form: {"sender->receiver": score} or {node: score}
         if spec.level == "node":
             raw = Scores(level="node", nodes=raw)
         else:
-            from interpbench.graph import split_edge_key
-
-            raw = Scores(level="edge", edges=[EdgeScore(sender=a, receiver=b, score=v) for (a, b), v in
-                                              ((split_edge_key(k) if isinstance(k, str) else k, v) for k, v in raw.items())])
+            edges = [(split_edge_key(k) if isinstance(k, str) else k, v) for k, v in raw.items()]
+            raw = Scores(level="edge", edges=[EdgeScore(sender=s, receiver=r, score=v) for (s, r), v in edges])
     if not isinstance(raw, Scores):
         raise InterpbenchError(f"method {method!r} returned {type(raw).__name__}, not Scores")
     if raw.level != spec.level:
