@@ -31,3 +31,7 @@ class ConfigError(InterpbenchError):
 
 class CaseNotCompilable(InterpbenchError):
     """tracr cannot compile this case."""
+
+
+class PluginFailed(InterpbenchError):
+    """A plugin's code raised while running (its loader, method or metric)."""

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from interpbench import registry
-from interpbench.errors import ConfigError, InterpbenchError
+from interpbench.errors import ConfigError, InterpbenchError, PluginFailed
 from interpbench.schemas import EdgeScore, MetricOutput, RunResult, Scores, Timings
 
 DEFAULT_EXAMPLES = 500
@@ -43,7 +43,7 @@ def make_task(case_name: str, loader: str, seed: int = 0, n_examples: int = DEFA
 
     case = registry.get_case(case_name)
     loader_spec = registry.get_loader(loader)
-    loaded = loader_spec.load(case, seed=seed, options=options or {})
+    loaded = calling(loader_spec, "loader", loader_spec.load, case, seed=seed, options=options or {})
     clean, corrupted = clean_and_corrupted(case, n_examples, seed)
     return DiscoveryTask(
         case=case,
@@ -54,17 +54,30 @@ def make_task(case_name: str, loader: str, seed: int = 0, n_examples: int = DEFA
     )
 
 
+def calling(spec, kind: str, fn, *args, **kwargs):
+    """Call plugin code; what it raises is reported with the plugin's name."""
+    try:
+        return fn(*args, **kwargs)
+    except InterpbenchError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any plugin bug ends up here, named
+        raise PluginFailed(f"{kind} {spec.name!r} (plugin {spec.plugin!r}) failed: {type(e).__name__}: {e}") from e
+
+
 def as_scores(raw: Any, method: str, task) -> Scores:
     """Validate what a method returned: every edge (or node) of the graph, scored."""
     from interpbench.graph import split_edge_key
 
     spec = registry.get_method(method)
     if isinstance(raw, dict):  # the plain form: {"sender->receiver": score} or {node: score}
-        if spec.level == "node":
-            raw = Scores(level="node", nodes=raw)
-        else:
-            edges = [(split_edge_key(k) if isinstance(k, str) else k, v) for k, v in raw.items()]
-            raw = Scores(level="edge", edges=[EdgeScore(sender=s, receiver=r, score=v) for (s, r), v in edges])
+        try:
+            if spec.level == "node":
+                raw = Scores(level="node", nodes=raw)
+            else:
+                edges = [(split_edge_key(k) if isinstance(k, str) else k, v) for k, v in raw.items()]
+                raw = Scores(level="edge", edges=[EdgeScore(sender=s, receiver=r, score=v) for (s, r), v in edges])
+        except (ValidationError, ValueError, TypeError) as e:
+            raise InterpbenchError(f"method {method!r} returned invalid scores: {str(e).splitlines()[0]}") from None
     if not isinstance(raw, Scores):
         raise InterpbenchError(f"method {method!r} returned {type(raw).__name__}, not Scores")
     if raw.level != spec.level:
@@ -100,11 +113,11 @@ def run(
     t0 = time.perf_counter()
     task = make_task(case, loader, seed=seed, n_examples=n_examples, options=loader_options)
     t1 = time.perf_counter()
-    scores = as_scores(spec.run(task, cfg), method, task)
+    scores = as_scores(calling(spec, "method", spec.run, task, cfg), method, task)
     t2 = time.perf_counter()
     merged = MetricOutput()
     for metric in registry.metric_specs():
-        out = metric.compute(scores, task)
+        out = calling(metric, "metric", metric.compute, scores, task)
         out = out if isinstance(out, MetricOutput) else MetricOutput(values=out)
         merged.values.update(out.values)
         merged.sets.update(out.sets)

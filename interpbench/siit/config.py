@@ -56,6 +56,17 @@ class SIITConfig(BaseModel):
     separate_steps: bool = Field(
         False, description="One optimiser step per loss term (InterpBench's default) instead of one on their sum."
     )
+    strict_sampling: Literal["individual", "subset", "all"] = Field(
+        "subset",
+        description="Unmapped nodes resampled per strict sample: one at random (InterpBench's default), "
+        "each independently with probability strict_p (at least one), or all of them.",
+    )
+    source_grad: bool = Field(
+        True,
+        description="Backpropagate through the source pass too (InterpBench detaches it); this is what lets "
+        "the strict loss shrink an unmapped node's input dependence directly.",
+    )
+    strict_p: float = Field(0.5, gt=0, le=1)
     iit_weight: float = Field(1.0, ge=0)
     strict_weight: float = Field(1.0, ge=0)
     behavior_weight: float = Field(1.0, ge=0)
@@ -76,6 +87,8 @@ class SIITConfig(BaseModel):
     compression_ratio: float | None = Field(None, gt=0, description="Override of the case's ratio.")
     compress_resid: bool | None = Field(None, description="Override of whether the residual stream is compressed.")
     width_factor: float = Field(1.0, gt=0, description="Multiplies d_head (or the compressed d_model).")
+    d_head: int | None = Field(None, ge=1, description="Override of the LL d_head (d_model follows unless given).")
+    d_model: int | None = Field(None, ge=1, description="Override of the LL d_model.")
 
     @model_validator(mode="after")
     def _check(self) -> "SIITConfig":
@@ -92,11 +105,16 @@ def ll_shape(hl_cfg: Any, case: str, config: SIITConfig | None = None) -> dict[s
     compress = name in RESID_COMPRESSED if config.compress_resid is None else config.compress_resid
     n_heads = max(4, hl_cfg.n_heads)
     if compress:
-        d_model = max(2, int(hl_cfg.d_model // ratio * config.width_factor))
+        d_model = max(2, int(hl_cfg.d_model * config.width_factor // ratio))
         d_head = max(1, d_model // n_heads)
     else:
-        d_head = max(1, int(hl_cfg.d_head // ratio * config.width_factor))
+        d_head = max(1, int(hl_cfg.d_head * config.width_factor // ratio))
         d_model = n_heads * d_head
+    if config.d_head is not None:
+        d_head = config.d_head
+        d_model = n_heads * d_head
+    if config.d_model is not None:
+        d_model = config.d_model
     return {
         "n_layers": max(2, hl_cfg.n_layers),
         "n_heads": n_heads,

@@ -54,8 +54,9 @@ def patched_forward(
 ) -> torch.Tensor:
     """Forward pass where sample b has node ``sites[assign[b]]`` replaced by ``acts[node][b]``.
 
-    ``assign`` holds an index into ``sites`` per sample, or -1 for "no patch"; None
-    patches every site in every sample. ``acts[node]`` broadcasts against
+    ``assign`` holds an index into ``sites`` per sample, or -1 for "no patch"; or a
+    boolean ``[batch, len(sites)]`` mask (several nodes per sample); None patches
+    every site in every sample. ``acts[node]`` broadcasts against
     ``[batch, pos, d]`` (a mean over the batch, ``[1, pos, d]``, works).
     """
     by_hook: dict[str, list[tuple[int, NodeHook]]] = defaultdict(list)
@@ -71,8 +72,8 @@ def patched_forward(
                 if assign is None:
                     val = new.expand_as(cur)
                 else:
-                    mask = (assign == i).view(-1, 1, 1)
-                    val = torch.where(mask, new, cur)
+                    mask = assign[:, i] if assign.dim() == 2 else assign == i
+                    val = torch.where(mask.view(-1, 1, 1), new, cur)
                 if s.head is not None:
                     act[:, :, s.head, :] = val
                 else:
@@ -82,3 +83,35 @@ def patched_forward(
         return fn
 
     return model.run_with_hooks(tokens, fwd_hooks=[(h, make(ss)) for h, ss in by_hook.items()])
+
+
+def joint_forward(model, source: torch.Tensor, bases: torch.Tensor, sites: list[NodeHook], mask: torch.Tensor) -> torch.Tensor:
+    """One pass over ``[source; bases]``: base row r takes node ``sites[i]`` from source row
+    ``r % len(source)`` wherever ``mask[r, i]``. Gradients flow through the source rows too,
+    so an unmapped node is pushed towards an output that does not depend on its input.
+    Returns the outputs of the base rows.
+    """
+    n = source.shape[0]
+    k = bases.shape[0] // n
+    by_hook: dict[str, list[tuple[int, NodeHook]]] = defaultdict(list)
+    for i, s in enumerate(sites):
+        by_hook[s.hook].append((i, s))
+
+    def make(hook_sites: list[tuple[int, NodeHook]]):
+        def fn(act, hook):
+            src, rest = act[:n], act[n:]
+            rest = rest.clone()
+            for i, s in hook_sites:
+                new = _read(src, s).repeat(k, *([1] * (src.dim() - 2 if s.head is not None else src.dim() - 1)))
+                cur = _read(rest, s)
+                val = torch.where(mask[:, i].view(-1, 1, 1), new, cur)
+                if s.head is not None:
+                    rest[:, :, s.head, :] = val
+                else:
+                    rest = val
+            return torch.cat([src, rest])
+
+        return fn
+
+    out = model.run_with_hooks(torch.cat([source, bases]), fwd_hooks=[(h, make(ss)) for h, ss in by_hook.items()])
+    return out[n:]

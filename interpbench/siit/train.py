@@ -28,6 +28,7 @@ exactly where an interrupted run stopped.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -43,7 +44,7 @@ import torch
 from interpbench.siit.config import SIITConfig, ll_config
 from interpbench.siit.correspondence import Correspondence, build_correspondence
 from interpbench.siit.evaluate import EvalData, EvalResult, evaluate, hl_labels, make_eval_data
-from interpbench.siit.patching import collect, hooks_for, patched_forward
+from interpbench.siit.patching import collect, hooks_for, joint_forward, patched_forward
 
 CHECKPOINT = "checkpoint.pt"
 FILES = ("model.safetensors", "config.json", "circuit.json", "meta.json")
@@ -204,7 +205,7 @@ def _loss(out: torch.Tensor, target: torch.Tensor, categorical: bool) -> torch.T
 class _Trainer:
     def __init__(self, s: _Setup, config: SIITConfig, ll) -> None:
         self.s, self.config, self.ll = s, config, ll
-        self.opt = torch.optim.Adam(ll.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+        self.opt = torch.optim.AdamW(ll.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
         self.gen = torch.Generator().manual_seed(config.seed + 2)
         self.hl_sites = hooks_for(s.corr.hl_nodes)
         self.ll_sites = hooks_for(s.corr.ll_nodes)
@@ -227,6 +228,7 @@ class _Trainer:
         n_map, n_unmap = len(self.mapped_ll), len(self.unmapped_ll)
         iit_pick = torch.randint(max(1, n_map), (B,), generator=g)
         strict_pick = torch.randint(max(1, n_unmap), (B,), generator=g)
+        strict_subset = torch.rand((B, max(1, n_unmap)), generator=g) < c.strict_p
         base, src, y_base = s.train_x[bi], s.train_x[si], s.train_y[bi]
         lr = lr_at(c, self.step)
         for group in self.opt.param_groups:
@@ -236,15 +238,25 @@ class _Trainer:
             if n_map:
                 hl_src = collect(s.hl, src, self.hl_sites)
                 y_iit = hl_labels(patched_forward(s.hl, base, self.hl_sites, hl_src, iit_pick), s.categorical)
-            self.ll.eval()
-            ll_src = collect(self.ll, src, self.ll_sites)
-            self.ll.train()
-        none = torch.full((B,), -1, dtype=torch.long)
+            ll_src = None if c.source_grad else collect(self.ll, src, self.ll_sites)
+        n_sites = len(self.ll_sites)
+
+        def as_mask(assign: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.one_hot(assign.clamp(min=0), n_sites).bool() & (assign >= 0)[:, None]
+
+        none = torch.zeros((B, n_sites), dtype=torch.bool)
+        if c.strict_sampling == "individual" or not n_unmap:
+            strict_mask = as_mask(self.unmapped_ll[strict_pick]) if n_unmap else none
+        else:
+            chosen = strict_subset if c.strict_sampling == "subset" else torch.ones_like(strict_subset)
+            chosen[torch.arange(B), strict_pick] = True  # at least one node per sample
+            strict_mask = torch.zeros((B, n_sites), dtype=torch.bool)
+            strict_mask[:, self.unmapped_ll] = chosen
         terms = []  # (name, weight, assign, target)
         if n_map and c.iit_weight > 0:
-            terms.append(("iit", c.iit_weight, self.mapped_ll[iit_pick], y_iit))
+            terms.append(("iit", c.iit_weight, as_mask(self.mapped_ll[iit_pick]), y_iit))
         if n_unmap and c.strict_weight > 0:
-            terms.append(("strict", c.strict_weight, self.unmapped_ll[strict_pick], y_base))
+            terms.append(("strict", c.strict_weight, strict_mask, y_base))
         if c.behavior_weight > 0:
             terms.append(("behavior", c.behavior_weight, none, y_base))
 
@@ -252,7 +264,7 @@ class _Trainer:
         if c.separate_steps:
             for name, w, assign, target in terms:
                 self.opt.zero_grad(set_to_none=True)
-                out = patched_forward(self.ll, base, self.ll_sites, ll_src, assign)
+                out = self._forward(src, base, ll_src, assign)
                 loss = _loss(out, target, s.categorical)
                 (w * loss).backward()
                 self._clip_and_step()
@@ -261,9 +273,8 @@ class _Trainer:
             k = len(terms)
             tokens = base.repeat(k, 1)
             assign = torch.cat([t[2] for t in terms])
-            acts = {name: a.repeat(k, *([1] * (a.dim() - 1))) for name, a in ll_src.items()}
             self.opt.zero_grad(set_to_none=True)
-            out = patched_forward(self.ll, tokens, self.ll_sites, acts, assign)
+            out = self._forward(src, tokens, ll_src, assign)
             total = 0.0
             for i, (name, w, _, target) in enumerate(terms):
                 loss = _loss(out[i * B : (i + 1) * B], target, s.categorical)
@@ -274,6 +285,13 @@ class _Trainer:
         losses["total"] = sum(dict((t[0], t[1]) for t in terms)[k] * v for k, v in losses.items())
         self.step += 1
         return losses
+
+    def _forward(self, src, bases, ll_src, mask):
+        if ll_src is None:
+            return joint_forward(self.ll, src, bases, self.ll_sites, mask)
+        k = bases.shape[0] // src.shape[0]
+        acts = {name: a.repeat(k, *([1] * (a.dim() - 1))) for name, a in ll_src.items()}
+        return patched_forward(self.ll, bases, self.ll_sites, acts, mask)
 
     def _clip_and_step(self) -> None:
         if self.config.grad_clip is not None:
@@ -374,7 +392,24 @@ def train(
     continued (it must come from the same config); without it, training starts over.
     """
     config = config or SIITConfig()
-    out = Path(out_dir)
+    with _deterministic():
+        return _train(case, config, Path(out_dir), progress, resume, compiled)
+
+
+@contextlib.contextmanager
+def _deterministic():
+    """Deterministic kernels while training (on CPU, embedding backward is not otherwise
+    reproducible with more than one thread); the caller's setting is restored after."""
+    before = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before, warn_only=warn_only)
+
+
+def _train(case, config: SIITConfig, out: Path, progress, resume: bool, compiled) -> TrainResult:
     out.mkdir(parents=True, exist_ok=True)
     t_setup = time.perf_counter()
     s = prepare(case, config, compiled)

@@ -100,3 +100,20 @@ def test_every_hook_is_documented_with_its_signature(hook):
 def test_every_documented_hook_exists():
     documented = re.findall(r"^## (register_\w+)", DOCS.read_text(), flags=re.M)
     assert sorted(documented) == sorted(HOOKS)
+
+
+def test_a_crashing_method_is_named_in_one_error(fresh_registry):
+    class Crashes:
+        @hookimpl
+        def register_methods(self, register):
+            class Config(BaseModel):
+                pass
+
+            def crash(task, config):
+                raise ZeroDivisionError("oops")
+
+            register(name="crashes", description="Raises.", level="edge", config=Config, run=crash)
+
+    fresh_registry.add_plugin(Crashes(), name="crashing-plugin")
+    with pytest.raises(interpbench.errors.PluginFailed, match=r"method 'crashes' \(plugin 'crashing-plugin'\) failed: ZeroDivisionError: oops"):
+        interpbench.run(case="3", method="crashes")
