@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## set up and run the main job: ACDC on case 3, scored against tracr's circuit
-	$(BIN)/interpbench run --case 3 --method acdc
+demo: $(STAMP)  ## set up and run the main job on the embedded zoo: check case 3's model, run ACDC on it
+	$(BIN)/interpbench eval --case 3
+	$(BIN)/interpbench run --case 3 --method acdc --loader siit
 
 test: $(STAMP)  ## set up and run the test suite (what CI runs)
 	$(BIN)/python -m pytest -q

@@ -138,14 +138,21 @@ def parse_settings(pairs: Iterable[str]) -> dict[str, Any]:
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Method config value (repeatable).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--examples", default=500, show_default=True, type=click.IntRange(2), help="Clean/corrupted examples.")
+@click.option("--model-dir", type=click.Path(exists=True, file_okay=False), help="Trained model directory (siit loader).")
 @click.option("--json", "as_json", is_flag=True, help="Print the RunResult as JSON.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Also write the RunResult JSON here.")
-def run(case: str, method: str, loader: str, settings: tuple[str, ...], seed: int, examples: int, as_json: bool, out: str | None) -> None:
+def run(
+    case: str, method: str, loader: str, settings: tuple[str, ...], seed: int, examples: int,
+    model_dir: str | None, as_json: bool, out: str | None,
+) -> None:
     """Run one discovery method on one case and score it against the ground truth."""
     from interpbench.runner import run as run_once
 
     config = parse_settings(settings)
-    result = run_once(case=case, method=method, loader=loader, config=config, seed=seed, n_examples=examples)
+    options = {"model_dir": model_dir} if model_dir else None
+    result = run_once(
+        case=case, method=method, loader=loader, config=config, seed=seed, n_examples=examples, loader_options=options
+    )
     if out:
         from interpbench.store import write_json_atomic
 
@@ -352,6 +359,112 @@ def show_case(name: str, loader: str, as_json: bool, image: str | None, level: s
     if image:
         lines.append(f"  picture: {image}")
     click.echo("\n".join(lines))
+
+
+# --- SIIT --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--case", "case_name", required=True, help="Case to train a low-level model for.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="SIIT config value (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: the user's model store).")
+@click.option("--resume", is_flag=True, help="Continue from the folder's last checkpoint.")
+def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None, resume: bool) -> None:
+    """Train a low-level model with Strict Interchange Intervention Training (SIIT).
+
+    Stops early once validation accuracy, IIA and strict accuracy all reach the
+    threshold (99.5%); a run that does not reach them says so and exits with 1.
+    """
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from interpbench.runner import make_config
+    from interpbench.siit import zoo
+    from interpbench.siit.config import SIITConfig
+    from interpbench.siit.train import train as train_siit
+
+    case = registry.get_case(case_name)
+    config = make_config(SIITConfig, {"seed": seed, **parse_settings(settings)})
+    folder = Path(out) if out else zoo.user_dir(case.name)
+    if resume and not (folder / "checkpoint.pt").exists():
+        raise InterpbenchError(f"nothing to resume in {folder}: no checkpoint.pt")
+    bar = tqdm(total=config.max_steps, desc=f"SIIT case {case.name}", unit="step", file=sys.stderr)
+
+    def progress(p) -> None:
+        bar.n = p.step
+        shown = {"loss": f"{sum(p.loss.values()):.3g}"} if p.loss else {}
+        if p.metrics is not None:
+            shown.update(acc=f"{p.metrics.accuracy:.3f}", iia=f"{p.metrics.iia:.3f}", strict=f"{p.metrics.strict_accuracy:.3f}")
+        bar.set_postfix(shown, refresh=True)
+
+    try:
+        result = train_siit(case, config, folder, progress=progress, resume=resume)
+    except ValueError as e:
+        raise InterpbenchError(str(e)) from None
+    finally:
+        bar.close()
+    m = result.metrics
+    click.echo(
+        f"case {case.name}: {'PASSED' if result.passed else 'did NOT reach'} {config.threshold:.1%} after "
+        f"{result.steps} steps, {result.seconds:.1f}s: accuracy {m['accuracy']:.4f}, IIA {m['iia']:.4f}, "
+        f"strict accuracy {m['strict_accuracy']:.4f}; saved in {folder}"
+    )
+    if not result.passed:
+        sys.exit(1)
+
+
+@cli.command("eval")
+@click.option("--case", "case_name", required=True)
+@click.option("--loader", type=click.Choice(["siit", "tracr"]), default="siit", show_default=True)
+@click.option("--model-dir", type=click.Path(exists=True, file_okay=False), help="Trained model directory.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def eval_(case_name: str, loader: str, model_dir: str | None, as_json: bool) -> None:
+    """Check a model: accuracy, IIA, strict accuracy, and every node's ablation effect.
+
+    In-circuit nodes must matter and out-of-circuit nodes must not. With --loader
+    tracr the compiled model is checked against itself (a baseline: everything 1.0).
+    """
+    from interpbench.siit import zoo
+    from interpbench.siit.store import evaluate_directory
+
+    case = registry.get_case(case_name)
+    if loader == "tracr":
+        from interpbench.siit.store import evaluate_compiled
+
+        result = evaluate_compiled(case)
+    else:
+        directory = model_dir or zoo.find(case.name)
+        if directory is None:
+            raise InterpbenchError(f"no trained model for case {case.name}: run `interpbench train --case {case.name}`")
+        result = evaluate_directory(case, directory)
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    click.echo(
+        f"case {case.name} ({loader}): accuracy {result.accuracy:.4f}, IIA {result.iia:.4f}, "
+        f"strict accuracy {result.strict_accuracy:.4f} on {result.n_pairs} pairs; effects in {result.metric.upper()}"
+    )
+    click.echo(result.table())
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def zoo(as_json: bool) -> None:
+    """List the trained models shipped with interpbench and their recorded numbers."""
+    from interpbench.siit.zoo import entries
+
+    rows = entries()
+    if as_json:
+        _echo_json(rows)
+        return
+    click.echo(_table(
+        [[r["case"], "yes" if r["passed"] else "no", f"{r['accuracy']:.4f}", f"{r['iia']:.4f}", f"{r['strict_accuracy']:.4f}",
+          r["steps"], f"{r['train_seconds']:.0f}s", "×".join(str(r["shape"][k]) for k in ("n_layers", "n_heads", "d_model")),
+          f"{r['size_bytes'] / 1024:.0f} KiB"] for r in rows],
+        ["case", "passed", "accuracy", "IIA", "strict", "steps", "training", "layers×heads×d_model", "size"],
+    ))
 
 
 # --- schemas -----------------------------------------------------------------------------

@@ -33,10 +33,36 @@ def load_tracr(case, *, seed: int = 0, options: dict[str, Any] | None = None):
     )
 
 
+def load_siit(case, *, seed: int = 0, options: dict[str, Any] | None = None):
+    """A SIIT-trained model: from ``options["model_dir"]``, else the user's own training
+    of the case, else the embedded zoo."""
+    from interpbench.errors import InterpbenchError
+    from interpbench.siit import zoo
+    from interpbench.siit.store import load_trained
+
+    model_dir = (options or {}).get("model_dir")
+    directory = model_dir or zoo.find(case.name)
+    if directory is None:
+        shipped = ", ".join(e["case"] for e in zoo.entries()) or "none"
+        raise InterpbenchError(
+            f"no trained model for case {case.name}: train one with `interpbench train --case {case.name}` "
+            f"or pass --model-dir (the zoo has cases {shipped})"
+        )
+    try:
+        return load_trained(case, directory)
+    except (OSError, KeyError, ValueError) as e:
+        raise InterpbenchError(f"cannot load a trained model from {directory}: {e}") from None
+
+
 @hookimpl
 def register_loaders(register):
     register(
         name="tracr",
         description="Compiles the case's RASP program with tracr into a HookedTransformer (cached on disk).",
         load=load_tracr,
+    )
+    register(
+        name="siit",
+        description="A low-level model trained with SIIT to keep the case's circuit (zoo or --model-dir).",
+        load=load_siit,
     )

@@ -136,3 +136,22 @@ def evaluate_directory(case, directory: str | Path, *, n_pairs: int | None = Non
     s = prepare(case, config)
     model = load_model(directory)
     return evaluate(s.hl, model, s.corr, s.case, s.eval_data, atol=config.atol, node_effects=node_effects)
+
+
+def evaluate_compiled(case, *, n_pairs: int = 2000, seed: int = 0, node_effects: bool = True):
+    """The compiled (tracr) model checked against itself: the baseline every trained
+    model is compared with (accuracy, IIA and strict accuracy are 1 by construction;
+    the node effects show which nodes the circuit needs)."""
+    import torch
+
+    from interpbench.cases.data import encode, generate_inputs
+    from interpbench.compiler import load_compiled
+    from interpbench.siit.correspondence import build_correspondence
+    from interpbench.siit.evaluate import evaluate
+
+    compiled = load_compiled(case)
+    hl = compiled.model
+    correspondence = build_correspondence(hl, compiled.circuit, hl.cfg)
+    base = encode(generate_inputs(case, min_samples=1, max_samples=n_pairs, seed=seed), compiled.input_encoding)
+    source = base[torch.randperm(len(base), generator=torch.Generator().manual_seed(seed))]
+    return evaluate(hl, hl, correspondence, case, (base, source), node_effects=node_effects)
