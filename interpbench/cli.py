@@ -138,7 +138,7 @@ def parse_settings(pairs: Iterable[str]) -> dict[str, Any]:
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Method config value (repeatable).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--examples", default=500, show_default=True, type=click.IntRange(2), help="Clean/corrupted examples.")
-@click.option("--model-dir", type=click.Path(exists=True, file_okay=False), help="Trained model directory (siit loader).")
+@click.option("--model-dir", type=click.Path(exists=True, file_okay=False), help="Model directory (siit or interpbench-dir loader).")
 @click.option("--json", "as_json", is_flag=True, help="Print the RunResult as JSON.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Also write the RunResult JSON here.")
 def run(
@@ -417,7 +417,7 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
 
 @cli.command("eval")
 @click.option("--case", "case_name", required=True)
-@click.option("--loader", type=click.Choice(["siit", "tracr"]), default="siit", show_default=True)
+@click.option("--loader", type=click.Choice(["siit", "tracr", "interpbench-dir"]), default="siit", show_default=True)
 @click.option("--model-dir", type=click.Path(exists=True, file_okay=False), help="Trained model directory.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def eval_(case_name: str, loader: str, model_dir: str | None, as_json: bool) -> None:
@@ -434,6 +434,12 @@ def eval_(case_name: str, loader: str, model_dir: str | None, as_json: bool) -> 
         from interpbench.siit.store import evaluate_compiled
 
         result = evaluate_compiled(case)
+    elif loader == "interpbench-dir":
+        if not model_dir:
+            raise InterpbenchError("--model-dir is required for the interpbench-dir loader")
+        from interpbench.interpbench_dir import evaluate_dir
+
+        result = evaluate_dir(case, model_dir)
     else:
         directory = model_dir or zoo.find(case.name)
         if directory is None:
@@ -447,6 +453,24 @@ def eval_(case_name: str, loader: str, model_dir: str | None, as_json: bool) -> 
         f"strict accuracy {result.strict_accuracy:.4f} on {result.n_pairs} pairs; effects in {result.metric.upper()}"
     )
     click.echo(result.table())
+
+
+@cli.command()
+@click.option("--case", "case_name", required=True)
+@click.option("--format", "fmt", type=click.Choice(["interpbench"]), default="interpbench", show_default=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder to write.")
+@click.option("--model-dir", type=click.Path(exists=True, file_okay=False), help="Trained model (default: the case's).")
+def export(case_name: str, fmt: str, out: str, model_dir: str | None) -> None:
+    """Write a trained model in the published InterpBench layout (ll_model_cfg.pkl,
+    ll_model.pth, edges.pkl, meta.json)."""
+    from interpbench.interpbench_dir import write_dir
+    from interpbench.siit import zoo as siit_zoo
+
+    case = registry.get_case(case_name)
+    directory = model_dir or siit_zoo.find(case.name)
+    if directory is None:
+        raise InterpbenchError(f"no trained model for case {case.name}: run `interpbench train --case {case.name}`")
+    click.echo(write_dir(case, directory, out))
 
 
 @cli.command()

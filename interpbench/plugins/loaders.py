@@ -54,6 +54,18 @@ def load_siit(case, *, seed: int = 0, options: dict[str, Any] | None = None):
         raise InterpbenchError(f"cannot load a trained model from {directory}: {e}") from None
 
 
+def load_interpbench_dir(case, *, seed: int = 0, options: dict[str, Any] | None = None):
+    """A model in the published InterpBench layout (``ll_model_cfg.pkl``, ``ll_model.pth``,
+    ``edges.pkl``, ``meta.json``) from ``options["model_dir"]``."""
+    from interpbench.errors import InterpbenchError
+    from interpbench.interpbench_dir import read_dir
+
+    model_dir = (options or {}).get("model_dir")
+    if not model_dir:
+        raise InterpbenchError("--model-dir is required for the interpbench-dir loader")
+    return read_dir(model_dir, case)
+
+
 @hookimpl
 def register_loaders(register):
     register(
@@ -65,4 +77,9 @@ def register_loaders(register):
         name="siit",
         description="A low-level model trained with SIIT to keep the case's circuit (zoo or --model-dir).",
         load=load_siit,
+    )
+    register(
+        name="interpbench-dir",
+        description="A model in the published InterpBench layout (ll_model_cfg.pkl, ll_model.pth, edges.pkl; --model-dir).",
+        load=load_interpbench_dir,
     )
