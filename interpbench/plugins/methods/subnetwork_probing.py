@@ -2,8 +2,11 @@
 
 A hard-concrete mask (Louizos et al. 2018) is learned over the edges (``edge-sp``)
 or over the heads and MLPs (``node-sp``): the loss is the validation metric of the
-masked model plus ``lambda_reg`` times the expected number of kept items, as a
-fraction of all of them. An item's score is its learned keep probability.
+masked model, as a fraction of the empty circuit's, plus ``lambda_reg`` times the
+expected fraction of kept items. Normalising the metric makes one ``lambda_reg``
+mean the same on every case (tracr's outputs give KLs of very different sizes). An
+item's score is its learned log-odds of being kept (probabilities saturate to ties);
+it is selected when its keep probability reaches ``threshold``.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ class SPConfig(AblationConfig):
 
 
 def learn_mask(task, n_items: int, to_dense, config: SPConfig) -> list[float]:
-    """Train hard-concrete logits; return each item's keep probability."""
+    """Train hard-concrete logits; return each item's log-odds of being kept."""
     import math
 
     import torch
@@ -42,30 +45,42 @@ def learn_mask(task, n_items: int, to_dense, config: SPConfig) -> list[float]:
     optimizer = torch.optim.Adam([log_alpha], lr=config.lr)
     penalty_shift = BETA * math.log(-GAMMA / ZETA)
     ablation = task.ablation(config.ablation)
+    with torch.no_grad():
+        empty = float(task.metric(task.engine.run(to_dense(torch.zeros(1, n_items)), ablation))[0])
+    scale = 1.0 / empty if empty > 0 else 1.0
     for _ in range(config.epochs):
         u = torch.rand(log_alpha.shape, generator=generator).clamp(1e-6, 1 - 1e-6)
         s = torch.sigmoid((u.log() - (1 - u).log() + log_alpha) / BETA)
         z = (s * (ZETA - GAMMA) + GAMMA).clamp(0.0, 1.0)
-        loss = task.metric(task.engine.run(to_dense(z), ablation))[0]
+        loss = scale * task.metric(task.engine.run(to_dense(z), ablation))[0]
         loss = loss + config.lambda_reg * torch.sigmoid(log_alpha - penalty_shift).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return torch.sigmoid(log_alpha.detach())[0].tolist()
+    return log_alpha.detach()[0].tolist()
+
+
+def _logit(p: float) -> float:
+    import math
+
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return math.log(p / (1 - p))
 
 
 def run_edge_sp(task, config: SPConfig) -> Scores:
-    probs = learn_mask(task, len(task.graph.edges), task.engine.edge_mask, config)
-    return Scores(level="edge", edges=edge_scores(task, probs), selected=select_edges(task, probs, config.threshold))
+    log_odds = learn_mask(task, len(task.graph.edges), task.engine.edge_mask, config)
+    cut = _logit(config.threshold)
+    return Scores(level="edge", edges=edge_scores(task, log_odds), selected=select_edges(task, log_odds, cut))
 
 
 def run_node_sp(task, config: SPConfig) -> Scores:
     nodes = task.graph.nodes
-    probs = learn_mask(task, len(nodes), task.engine.node_mask, config)
+    log_odds = learn_mask(task, len(nodes), task.engine.node_mask, config)
+    cut = _logit(config.threshold)
     return Scores(
         level="node",
-        nodes=dict(zip(nodes, probs)),
-        selected=[n for n, p in zip(nodes, probs) if p >= config.threshold],
+        nodes=dict(zip(nodes, log_odds)),
+        selected=[n for n, v in zip(nodes, log_odds) if v >= cut],
     )
 
 
