@@ -390,7 +390,7 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
     folder = Path(out) if out else zoo.user_dir(case.name)
     if resume and not (folder / "checkpoint.pt").exists():
         raise InterpbenchError(f"nothing to resume in {folder}: no checkpoint.pt")
-    bar = tqdm(total=config.max_steps, desc=f"SIIT case {case.name}", unit="step", file=sys.stderr)
+    bar = tqdm(total=config.max_steps, desc=f"SIIT case {case.name}", unit="step", file=sys.stderr, mininterval=0.5)
 
     def progress(p) -> None:
         bar.n = p.step
@@ -408,8 +408,8 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
     m = result.metrics
     click.echo(
         f"case {case.name}: {'PASSED' if result.passed else 'did NOT reach'} {config.threshold:.1%} after "
-        f"{result.steps} steps, {result.seconds:.1f}s: accuracy {m['accuracy']:.4f}, IIA {m['iia']:.4f}, "
-        f"strict accuracy {m['strict_accuracy']:.4f}; saved in {folder}"
+        f"{result.steps} steps, {result.seconds:.1f}s: accuracy {m.accuracy:.4f}, IIA {m.iia:.4f}, "
+        f"strict accuracy {m.strict_accuracy:.4f}; saved in {folder}"
     )
     if not result.passed:
         sys.exit(1)

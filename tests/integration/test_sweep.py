@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from pydantic import BaseModel
 
 from interpbench import hookimpl
@@ -100,9 +101,8 @@ def test_parallel_jobs_write_the_same_records_as_one_process(tmp_path):
         assert a.metrics == b.metrics and a.scores == b.scores
 
 
+@pytest.mark.slow  # starting Ray takes a minute or more on 2 busy cores; CI runs it
 def test_ray_executor_writes_the_same_records_as_the_local_one(tmp_path):
-    import pytest
-
     pytest.importorskip("ray")
     specs = grid(["3"], ["node-ablation", "eap"], ["tracr"], [0, 1], n_examples=32)
     local, on_ray = tmp_path / "local", tmp_path / "ray"
