@@ -107,10 +107,10 @@ def plugins(as_json: bool) -> None:
         _echo_json([p.model_dump(mode="json") for p in items])
         return
     rows = [
-        [p.name, p.version or "", p.module, len(p.cases), ", ".join(p.loaders), ", ".join(p.methods), ", ".join(p.metrics)]
+        [p.name, p.version or "", len(p.cases), ", ".join(p.loaders), ", ".join(p.methods), ", ".join(p.metrics)]
         for p in items
     ]
-    click.echo(_table(rows, ["plugin", "version", "module", "cases", "loaders", "methods", "metrics"]))
+    click.echo(_table(rows, ["plugin", "version", "cases", "loaders", "methods", "metrics"]))
 
 
 # --- running -----------------------------------------------------------------------------

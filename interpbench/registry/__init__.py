@@ -42,7 +42,7 @@ KINDS: dict[str, type[Spec]] = {
 class _Plugin:
     distribution: str
     version: str | None
-    module: Any
+    modules: list[str]
     provided: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in KINDS})
 
 
@@ -77,7 +77,8 @@ class Registry:
 
     def add(self, module: Any, distribution: str, version: str | None = None) -> None:
         """Register one plugin object (a module or any object with hookimpls)."""
-        plugin = self.plugins.setdefault(distribution, _Plugin(distribution, version, module))
+        plugin = self.plugins.setdefault(distribution, _Plugin(distribution, version, []))
+        plugin.modules.append(getattr(module, "__name__", type(module).__name__))
         try:
             self.pm.register(module, name=f"{distribution}:{getattr(module, '__name__', id(module))}")
         except ValueError as e:
@@ -215,7 +216,7 @@ def plugins() -> list[PluginInfo]:
         PluginInfo(
             name=p.distribution,
             version=p.version,
-            module=getattr(p.module, "__name__", repr(p.module)),
+            module=", ".join(p.modules),
             **p.provided,
         )
         for p in sorted(_registry.plugins.values(), key=lambda p: p.distribution)
