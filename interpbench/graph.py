@@ -109,9 +109,6 @@ class ComputationalGraph:
     def receiver_index(self) -> dict[str, int]:
         return {r.name: i for i, r in enumerate(self.receivers)}
 
-    def edge_keys(self) -> list[str]:
-        return [edge_key(s, r) for s, r in self.edges]
-
 
 def fold_node(name: str) -> str:
     """Map an edge-level node name to its head-level node (InterpBench's granularity)."""
