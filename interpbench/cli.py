@@ -85,11 +85,12 @@ def list_(kind: str, as_json: bool) -> None:
                 len(c.vocab),
                 c.max_seq_len,
                 "yes" if c.compilable else "NO",
+                c.plugin,
                 _short(c.description, 60),
             ]
             for c in items
         ]
-        click.echo(_table(rows, ["case", "output", "vocab", "seq_len", "compiles", "description"]))
+        click.echo(_table(rows, ["case", "output", "vocab", "seq_len", "compiles", "plugin", "description"]))
     elif kind == "methods":
         rows = [[m.name, m.level, m.plugin, _short(m.description)] for m in items]
         click.echo(_table(rows, ["method", "level", "plugin", "description"]))
