@@ -152,10 +152,28 @@ class PatchingEngine:
     def _run_batched(self, mask: torch.Tensor, ablation: Ablation, memory_mb: int) -> torch.Tensor:
         unique, inverse = torch.unique(mask.flatten(1), dim=0, return_inverse=True)
         unique = unique.view(-1, *mask.shape[1:])
+        # Circuits that first differ from the full model at the same layer run together,
+        # each group starting there (a ROC sweep's large circuits only change late layers).
+        starts = self._first_changed_layers(unique)
         per_circuit = self.clean_out.shape[1:].numel() * 4 * max(self.S, 3 * self.n_heads)
         chunk = max(1, (memory_mb << 20) // per_circuit)
-        logits = torch.cat([self._run(unique[i : i + chunk], ablation) for i in range(0, len(unique), chunk)])
+        logits = None
+        for start in starts.unique().tolist():
+            members = (starts == start).nonzero().flatten()
+            for i in range(0, len(members), chunk):
+                part = members[i : i + chunk]
+                out = self._run(unique[part], ablation)
+                if logits is None:
+                    logits = out.new_empty(len(unique), *out.shape[1:])
+                logits[part] = out
         return logits[inverse]
+
+    def _first_changed_layers(self, mask: torch.Tensor) -> torch.Tensor:
+        """Per circuit, the first layer with an ablated edge into it (n_layers if none)."""
+        layers = torch.tensor([r.layer for r in self.graph.receivers])
+        changed = ((mask < 1) & (self.valid > 0)).any(dim=2)  # [C, R]
+        first = torch.where(changed, layers, torch.full_like(layers, self.n_layers)).min(dim=1).values
+        return first.clamp(max=self.n_layers)
 
     def _run(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
         base, clean_delta = self._ablation(ablation)
