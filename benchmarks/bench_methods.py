@@ -267,37 +267,33 @@ def _resample():
     return AblationType.RESAMPLE
 
 
+def batched_vs_singles(engine, masks, ablation: str, repeats: int) -> dict:
+    """One batched engine.run over T circuits against T single-circuit calls."""
+    T = len(masks)
+
+    def batched():
+        with torch.no_grad():
+            return engine.run(masks, ablation)
+
+    def singles():
+        with torch.no_grad():
+            return [engine.run(masks[i : i + 1], ablation) for i in range(T)]
+
+    # Same logits either way.
+    assert torch.allclose(batched(), torch.cat(singles()), atol=1e-5)
+    times = interleaved({"batched": batched, "singles": singles}, repeats)
+    m = {k: med(v) for k, v in times.items()}
+    single = m["singles"] / T
+    return dict(T=T, seconds=m, raw_seconds=times, one_single_pass=single,
+                batched_in_single_passes=m["batched"] / single, speedup=m["singles"] / m["batched"])
+
+
 def bench_sweep(task, repeats: int, T: int = SWEEP_T) -> dict:
     reset(task)
     engine = task.engine
     g = torch.Generator().manual_seed(0)
-    kept = (torch.rand(T, len(task.graph.edges), generator=g) < 0.5).float()
-    masks = engine.edge_mask(kept)
-    out = {}
-    for ablation in ("zero", "resample"):
-
-        def batched():
-            with torch.no_grad():
-                return engine.run(masks, ablation)
-
-        def singles():
-            with torch.no_grad():
-                return [engine.run(masks[i : i + 1], ablation) for i in range(T)]
-
-        # Same logits either way.
-        assert torch.allclose(batched(), torch.cat(singles()), atol=1e-5)
-        times = interleaved({"batched": batched, "singles": singles}, repeats)
-        m = {k: med(v) for k, v in times.items()}
-        single = m["singles"] / T
-        out[ablation] = dict(
-            T=T,
-            seconds=m,
-            raw_seconds=times,
-            one_single_pass=single,
-            batched_in_single_passes=m["batched"] / single,
-            speedup=m["singles"] / m["batched"],
-        )
-    return out
+    masks = engine.edge_mask((torch.rand(T, len(task.graph.edges), generator=g) < 0.5).float())
+    return {ablation: batched_vs_singles(engine, masks, ablation, repeats) for ablation in ("zero", "resample")}
 
 
 def bench_roc_sweep(task, repeats: int, ablation: str, T: int = SWEEP_T) -> dict:
@@ -311,21 +307,7 @@ def bench_roc_sweep(task, repeats: int, ablation: str, T: int = SWEEP_T) -> dict
     thresholds = torch.quantile(scores, torch.linspace(0, 1, T))
     masks = engine.edge_mask((scores[None] >= thresholds[:, None]).float())
     distinct = int(torch.unique(masks.flatten(1), dim=0).shape[0])
-
-    def batched():
-        with torch.no_grad():
-            return engine.run(masks, ablation)
-
-    def singles():
-        with torch.no_grad():
-            return [engine.run(masks[i : i + 1], ablation) for i in range(T)]
-
-    assert torch.allclose(batched(), torch.cat(singles()), atol=1e-5)
-    times = interleaved({"batched": batched, "singles": singles}, repeats)
-    m = {k: med(v) for k, v in times.items()}
-    single = m["singles"] / T
-    return dict(T=T, distinct_circuits=distinct, seconds=m, raw_seconds=times, one_single_pass=single,
-                batched_in_single_passes=m["batched"] / single, speedup=m["singles"] / m["batched"])
+    return dict(distinct_circuits=distinct, **batched_vs_singles(engine, masks, ablation, repeats))
 
 
 # --- profiling -------------------------------------------------------------------------

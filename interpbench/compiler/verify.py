@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from interpbench.compiler.tracr_bridge import BOS, CompiledCase
+from interpbench.compiler.tracr_bridge import CompiledCase
 from interpbench.registry.specs import CaseSpec
 
 
@@ -115,4 +115,4 @@ def sample_inputs(case: CaseSpec, n: int, seed: int = 0) -> list[list[Any]]:
     return generate_inputs(case, min_samples=1, max_samples=n, seed=seed)
 
 
-__all__ = ["Agreement", "check_agreement", "sample_inputs", "BOS"]
+__all__ = ["Agreement", "check_agreement", "sample_inputs"]

@@ -177,7 +177,7 @@ class PatchingEngine:
 
     def _run(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
         base, clean_delta = self._ablation(ablation)
-        start = self._first_changed_layer(mask)
+        start = 0 if mask.requires_grad else int(self._first_changed_layers(mask.detach()).min())
         # Senders before `start` see only kept edges upstream: their outputs are clean,
         # the same for every circuit, and cached.
         prefix = self.s_before_layer[start] if start < self.n_layers else self.S
@@ -211,15 +211,6 @@ class PatchingEngine:
             base = torch.einsum("rs,sbpd->rbpd", self.valid, ablated) + self._receiver_bias
             self._cache[ablation] = (base, self.clean_out - ablated)
         return self._cache[ablation]
-
-    def _first_changed_layer(self, mask: torch.Tensor) -> int:
-        if mask.requires_grad:
-            return 0
-        changed = ((mask < 1) & (self.valid > 0)).any(dim=(0, 2))  # [R]
-        hits = changed.nonzero()
-        if len(hits) == 0:
-            return self.n_layers
-        return min(self.graph.receivers[int(i)].layer for i in hits)
 
     def _inputs(self, state: "_Pass", r0: int, r1: int) -> torch.Tensor:
         """Inputs of receivers r0..r1 from the senders so far: [C, r1-r0, B, P, D]."""

@@ -43,8 +43,8 @@ def _roc(
 
     universe = list(scored)
     if swept:
-        points = [(confusion(kept, truth, universe).fpr, confusion(kept, truth, universe).tpr) for kept in swept]
-        points = sorted(p for p in points if None not in p)
+        rates = [confusion(kept, truth, universe) for kept in swept]
+        points = sorted((c.fpr, c.tpr) for c in rates if c.fpr is not None and c.tpr is not None)
     else:
         points = roc_points(scored, truth)
     out = MetricOutput(

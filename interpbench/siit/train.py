@@ -39,7 +39,6 @@ import copy
 import json
 import math
 import os
-import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -503,16 +502,10 @@ def _train(case, config: SIITConfig, out: Path, progress, resume: bool, compiled
 
 
 def _versions() -> dict[str, str]:
-    from importlib import metadata
+    """The run's versions, plus the thread count, which the weights depend on."""
+    from interpbench.runner import versions
 
-    out = {"python": platform.python_version(), "torch": torch.__version__}
-    for dist in ("interpbench", "transformer-lens", "safetensors"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "?"
-    out["torch_threads"] = str(torch.get_num_threads())
-    return out
+    return {**versions(), "torch_threads": str(torch.get_num_threads())}
 
 
 def _meta(s: _Setup, config, trainer: _Trainer, final: EvalResult, passed, stopped, final_from, setup_seconds):

@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import Field
 
 from interpbench.graph import edge_key
-from interpbench.plugins.methods.common import AblationConfig
+from interpbench.plugins.methods.common import AblationConfig, edge_scores
 from interpbench.schemas import Scores, SweptCircuit
 
 DEFAULT_SWEEP = [1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
@@ -136,8 +136,6 @@ def run(task, config: ACDCConfig) -> Scores:
         for i in kept_at[t]:
             scores[i] = max(scores[i], t)
     keys = [edge_key(s, r) for s, r in task.graph.edges]
-    from interpbench.plugins.methods.common import edge_scores
-
     return Scores(
         level="edge",
         edges=edge_scores(task, scores),
