@@ -7,11 +7,13 @@ senders' outputs, so with ``delta_s = patched_s - ablated_s`` it is
 
     input_r = sum_s ablated_s + sum_s mask[r, s] * delta_s   (+ the attention biases)
 
-one ``einsum`` per receiver group (the q, k or v inputs of a layer, its MLP input,
-the final residual stream). Masks carry a leading circuit dimension, so a whole ROC
-sweep or a set of ACDC candidates runs as one batched pass. Senders before the first
-layer whose inputs a mask changes produce their clean outputs, which are cached, so
-a pass starts there.
+Masks carry a leading circuit dimension, so a whole ROC sweep or a set of ACDC
+candidates is one call. Without gradients the call computes each distinct node
+activation once (``PatchingEngine._run_shared``): a node whose inputs a circuit leaves
+clean reuses the cached clean pass, a node no kept path connects to the logits is
+skipped, and circuits that feed a node the same inputs share its output. Nested
+circuits, as a threshold sweep or ACDC's candidate chains produce, share most of them.
+With gradients (subnetwork probing) the pass is one ``bmm`` per receiver group.
 
 Shapes: ``S`` senders, ``R`` receivers, ``C`` circuits, ``B`` batch, ``P`` positions,
 ``D`` d_model, ``H`` heads.
@@ -28,6 +30,7 @@ from interpbench.graph import ComputationalGraph
 
 Ablation = Literal["resample", "mean", "zero", "zero-except-embed"]
 ABLATIONS: tuple[str, ...] = ("resample", "mean", "zero", "zero-except-embed")
+CHUNK_MB = 4
 
 
 class PatchingEngine:
@@ -74,6 +77,7 @@ class PatchingEngine:
             [layer_bias[r.layer + (r.kind == "mlp")] for r in graph.receivers]
         ).detach()[:, None, None, :]  # [R, 1, 1, D]
         self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.node_evaluations = 0  # node activations the last no-grad ``run`` computed
 
     @cached_property
     def clean_out(self) -> torch.Tensor:
@@ -127,7 +131,7 @@ class PatchingEngine:
         """Outputs of every sender in an unpatched forward pass: [S, B, P, D]."""
         embed, pos = self.embeddings(tokens)
         state = _Pass(self.valid[None], self._receiver_bias, [embed[None], pos[None]])
-        return torch.stack([o[0] for o in self._layers(state, 0).outputs])
+        return torch.stack([o[0] for o in self._layers(state).outputs])
 
     def embeddings(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         m = self.model
@@ -140,51 +144,71 @@ class PatchingEngine:
 
         ``mask`` is dense [C, R, S] (``edge_mask``/``node_mask``) with values in [0, 1];
         fractional values interpolate (subnetwork probing learns them). Differentiable
-        in the mask only, when it requires grad; otherwise identical circuits are
-        evaluated once and the batch is split so that no activation tensor exceeds
-        ``memory_mb``.
+        in the mask only, when it requires grad; otherwise every distinct node activation
+        is computed once for all circuits (``_run_shared``), in chunks of circuits small
+        enough that no activation store exceeds ``memory_mb``.
         """
         if mask.requires_grad:
-            return self._run(mask, ablation)
+            return self._run_differentiable(mask, ablation)
         with torch.no_grad():
-            return self._run_batched(mask, ablation, memory_mb)
+            unique, inverse = torch.unique(mask.flatten(1), dim=0, return_inverse=True)
+            unique = unique.view(-1, *mask.shape[1:])
+            per_circuit = self.clean_out.shape[1:].numel() * 4 * self.S  # at most a new delta per sender
+            chunk = max(1, (memory_mb << 20) // per_circuit)
+            self.node_evaluations = 0
+            # torch.unique sorts the circuits, so a chunk holds similar ones (more sharing).
+            logits = torch.cat([self._run_shared(unique[i : i + chunk], ablation) for i in range(0, len(unique), chunk)])
+            return logits[inverse]
 
-    def _run_batched(self, mask: torch.Tensor, ablation: Ablation, memory_mb: int) -> torch.Tensor:
-        unique, inverse = torch.unique(mask.flatten(1), dim=0, return_inverse=True)
-        unique = unique.view(-1, *mask.shape[1:])
-        # Circuits that first differ from the full model at the same layer run together,
-        # each group starting there (a ROC sweep's large circuits only change late layers).
-        starts = self._first_changed_layers(unique)
-        per_circuit = self.clean_out.shape[1:].numel() * 4 * max(self.S, 3 * self.n_heads)
-        chunk = max(1, (memory_mb << 20) // per_circuit)
-        logits = None
-        for start in starts.unique().tolist():
-            members = (starts == start).nonzero().flatten()
-            for i in range(0, len(members), chunk):
-                part = members[i : i + chunk]
-                out = self._run(unique[part], ablation)
-                if logits is None:
-                    logits = out.new_empty(len(unique), *out.shape[1:])
-                logits[part] = out
-        return logits[inverse]
+    def _run_differentiable(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
+        base, _ = self._ablation(ablation)
+        embeddings = [self.clean_out[0][None], self.clean_out[1][None]]
+        return self._unembed(self._layers(_Pass(mask * self.valid, base, embeddings, self.ablated_outputs(ablation))))
 
-    def _first_changed_layers(self, mask: torch.Tensor) -> torch.Tensor:
-        """Per circuit, the first layer with an ablated edge into it (n_layers if none)."""
-        layers = torch.tensor([r.layer for r in self.graph.receivers])
-        changed = ((mask < 1) & (self.valid > 0)).any(dim=2)  # [C, R]
-        first = torch.where(changed, layers, torch.full_like(layers, self.n_layers)).min(dim=1).values
-        return first.clamp(max=self.n_layers)
+    def _run_shared(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
+        """Logits [C, B, P, V] of C circuits, computing each distinct activation once.
 
-    def _run(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
+        A node's output in a circuit is fixed by its input edges' mask values and by
+        which version of each kept sender's output those edges carry. Versions are rows
+        of one store of deltas (output minus ablated output): row s is sender s's clean
+        delta, and ``row[c, s]`` is the version circuit c sees. Per node, the circuits
+        are grouped by that input signature and each group is computed once; a node left
+        clean by every circuit costs nothing, and so does one whose output no kept path
+        carries to the logits. The circuits of a threshold sweep differ in few edges, so
+        most of their activations are shared.
+        """
         base, clean_delta = self._ablation(ablation)
-        start = 0 if mask.requires_grad else int(self._first_changed_layers(mask.detach()).min())
-        # Senders before `start` see only kept edges upstream: their outputs are clean,
-        # the same for every circuit, and cached.
-        prefix = self.s_before_layer[start] if start < self.n_layers else self.S
-        state = _Pass(mask * self.valid, base, [], clean_delta[:prefix], self.ablated_outputs(ablation))
-        if not torch.is_grad_enabled():
-            state.allocate(self.S - prefix, mask.shape[0], clean_delta.shape[1:])
-        return self._unembed(self._layers(state, start))
+        ablated = self.ablated_outputs(ablation)
+        mask = mask * self.valid
+        C, H = mask.shape[0], self.n_heads
+        needed = self._needed_receivers(mask != 0)
+        state = _Shared(mask, self.valid, base, clean_delta, n_new=C * (self.S - 2))  # embeddings are never recomputed
+        for layer, block in enumerate(self.model.blocks):
+            r0, s0 = self.r_start[layer], self.s_before_layer[layer]
+            heads = torch.arange(H)
+            qkv = torch.stack([r0 + heads, r0 + H + heads, r0 + 2 * H + heads], dim=1)  # [H, 3]
+            state.compute(needed, qkv, s0 + heads, lambda x, nodes: self._attention(layer, x, nodes) - ablated[s0 + nodes])
+            if self.has_mlps:
+                mlp_in, mlp_out = torch.tensor([[r0 + 3 * H]]), torch.tensor([s0 + H])
+                state.compute(needed, mlp_in, mlp_out, lambda x, _: self._mlp(block.mlp, x[:, 0]) - ablated[mlp_out])
+        out = torch.tensor([[self.R - 1]])
+        circuits, _ = state.distinct(needed, out, None)
+        logits = [self._logits(state.inputs(c, out.expand(len(c), 1))[:, 0]) for c in circuits.split(state.chunk)]
+        self.node_evaluations += state.n_rows - self.R - self.S
+        return torch.cat(logits)[state.inverse]
+
+    def _needed_receivers(self, kept: torch.Tensor) -> torch.Tensor:
+        """[C, R]: receivers whose input reaches the logits along kept edges."""
+        H = self.n_heads
+        needed = torch.zeros(kept.shape[0], self.R, dtype=torch.bool)
+        needed[:, -1] = True
+        for layer in reversed(range(self.n_layers)):
+            r0, s0 = self.r_start[layer], self.s_before_layer[layer]
+            if self.has_mlps:
+                needed[:, r0 + 3 * H] = (kept[:, :, s0 + H] & needed).any(1)
+            heads = (kept[:, :, s0 : s0 + H] & needed[:, :, None]).any(1)  # [C, H]
+            needed[:, r0 : r0 + 3 * H] = heads.repeat(1, 3)
+        return needed
 
     def receiver_gradients(
         self, target, embed: torch.Tensor, pos: torch.Tensor
@@ -196,7 +220,7 @@ class PatchingEngine:
         """
         embed = embed.detach().requires_grad_(True)  # so the pass is recorded even for frozen weights
         state = _Pass(self.valid[None], self._receiver_bias, [embed[None], pos[None]], record=[])
-        logits = self._unembed(self._layers(state, 0))[0]
+        logits = self._unembed(self._layers(state))[0]
         grads = torch.autograd.grad(target(logits), state.record)  # receiver inputs [1, n, B, P, D]
         outputs = torch.stack([o[0] for o in state.outputs]).detach()
         return logits.detach(), torch.cat(grads, dim=1)[0], outputs
@@ -214,100 +238,170 @@ class PatchingEngine:
 
     def _inputs(self, state: "_Pass", r0: int, r1: int) -> torch.Tensor:
         """Inputs of receivers r0..r1 from the senders so far: [C, r1-r0, B, P, D]."""
-        n0 = state.shared_delta.shape[0]
-        x = state.base[r0:r1]
-        if n0:
-            shared = state.shared_delta
-            mixed = state.mask[:, r0:r1, :n0].reshape(-1, n0) @ shared.reshape(n0, -1)  # [C*r, B*P*D]
-            x = x + mixed.view(-1, r1 - r0, *shared.shape[1:])
-        if state.outputs:
-            delta = state.new_deltas()  # [C, n - n0, B, P, D]
-            n = n0 + delta.shape[1]
-            C, k = delta.shape[:2]
-            mixed = torch.bmm(state.mask[:, r0:r1, n0:n], delta.reshape(C, k, -1))  # [C, r, B*P*D]
-            x = x + mixed.view(C, r1 - r0, *delta.shape[2:])
-        return x
+        delta = state.deltas()  # [C, n, B, P, D]
+        C, n = delta.shape[:2]
+        mixed = torch.bmm(state.mask[:, r0:r1, :n], delta.reshape(C, n, -1))  # [C, r, B*P*D]
+        return state.base[r0:r1] + mixed.view(C, r1 - r0, *delta.shape[2:])
 
-    def _layers(self, state: "_Pass", start: int) -> "_Pass":
-        """Run layers start..end, appending each sender's output [C, B, P, D] to the pass."""
-        m, H = self.model, self.n_heads
-        for layer in range(start, self.n_layers):
-            block = m.blocks[layer]
+    def _layers(self, state: "_Pass") -> "_Pass":
+        """Run every layer, appending each sender's output [C, B, P, D] to the pass."""
+        H = self.n_heads
+        for layer, block in enumerate(self.model.blocks):
             r0 = self.r_start[layer]
-            qkv = self._inputs(state, r0, r0 + 3 * H)  # [C, 3H, B, P, D]
+            qkv = self._inputs(state, r0, r0 + 3 * H)  # [C, 3H, B, P, D]: q, k, v receivers
             state.note(qkv)
-            state.add_outputs(self._attention(block.attn, qkv))
+            C, _, B, P, D = qkv.shape
+            per_head = qkv.view(C, 3, H, B, P, D).transpose(1, 2).reshape(C * H, 3, B, P, D)
+            out = self._attention(layer, per_head, torch.arange(H).repeat(C))
+            state.add_outputs(out.view(C, H, B, P, D).unbind(1))
             if self.has_mlps:
                 x = self._inputs(state, r0 + 3 * H, r0 + 3 * H + 1)  # [C, 1, B, P, D]
                 state.note(x)
-                mlp = block.mlp
-                state.add_outputs([mlp.act_fn(x[:, 0] @ mlp.W_in + mlp.b_in) @ mlp.W_out + mlp.b_out])
+                state.add_outputs([self._mlp(block.mlp, x[:, 0])])
         return state
 
-    def _attention(self, attn, qkv: torch.Tensor) -> list[torch.Tensor]:
-        """Per-head outputs, H tensors [C, B, P, D], from q/k/v inputs [C, 3H, B, P, D].
+    @cached_property
+    def _qkv_weights(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer, W_Q|W_K|W_V [3H, D, E] and their biases [3H, E] (the engine's model is fixed)."""
+        return [
+            (torch.cat([a.W_Q, a.W_K, a.W_V]).detach(), torch.cat([a.b_Q, a.b_K, a.b_V]).detach())
+            for a in (block.attn for block in self.model.blocks)
+        ]
 
-        Heads go first so that every product is one batched matmul over heads.
-        """
-        C, H3, B, P, D = qkv.shape
-        H = H3 // 3
-        x = qkv.transpose(0, 1).reshape(H3, C * B * P, D)
-        w = torch.cat([attn.W_Q, attn.W_K, attn.W_V])  # [3H, D, E]
-        b = torch.cat([attn.b_Q, attn.b_K, attn.b_V])[:, None, :]  # [3H, 1, E]
-        q, k, v = (torch.baddbmm(b, x, w).view(H3, C * B, P, -1)).split(H)  # each [H, CB, P, E]
-        scores = q @ k.transpose(-1, -2) / self.scale  # [H, CB, P, P]
+    def _attention(self, layer: int, qkv: torch.Tensor, heads: torch.Tensor) -> torch.Tensor:
+        """Outputs [k, B, P, D] of heads [k] of a layer from their q/k/v inputs
+        [k, 3, B, P, D], every product one batched matmul over the k items."""
+        k, _, B, P, D = qkv.shape
+        H = self.n_heads
+        w, b = self._qkv_weights[layer]
+        which = torch.stack([heads, heads + H, heads + 2 * H], dim=1).flatten()  # [3k]
+        q, key, v = torch.baddbmm(b[which][:, None], qkv.reshape(3 * k, B * P, D), w[which]).view(k, 3, B, P, -1).unbind(1)
+        scores = q @ key.transpose(-1, -2) / self.scale  # [k, B, P, P]
         if self.causal:
             future = torch.triu(torch.ones(P, P, dtype=torch.bool), diagonal=1)
             scores = scores.masked_fill(future, float("-inf"))
-        z = scores.softmax(-1) @ v  # [H, CB, P, E]
-        out = torch.bmm(z.reshape(H, C * B * P, -1), attn.W_O)  # [H, CBP, D]
-        return list(out.view(H, C, B, P, D).unbind(0))
+        # By hand: torch's softmax is several times slower over a handful of positions.
+        pattern = (scores - scores.amax(-1, keepdim=True)).exp_()
+        z = (pattern / pattern.sum(-1, keepdim=True)) @ v  # [k, B, P, E]
+        return torch.bmm(z.reshape(k, B * P, -1), self.model.blocks[layer].attn.W_O[heads]).view(k, B, P, D)
+
+    @staticmethod
+    def _mlp(mlp, x: torch.Tensor) -> torch.Tensor:
+        rows = x.reshape(-1, x.shape[-1])  # one matmul with the bias fused, not a matmul and an add
+        hidden = mlp.act_fn(torch.addmm(mlp.b_in, rows, mlp.W_in))
+        return torch.addmm(mlp.b_out, hidden, mlp.W_out).view(x.shape)
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.model.unembed.W_U + self.model.unembed.b_U
 
     def _unembed(self, state: "_Pass") -> torch.Tensor:
         r = self.R - 1
         x = self._inputs(state, r, r + 1)  # [C, 1, B, P, D]
         state.note(x)
-        return x[:, 0] @ self.model.unembed.W_U + self.model.unembed.b_U
+        return self._logits(x[:, 0])
 
 
 class _Pass:
-    """The state of one forward pass: masks, what ablated edges carry, sender outputs.
+    """One forward pass of C circuits from the embeddings: masks, what ablated edges
+    carry (``base``, every receiver's input with all its edges ablated, biases
+    included), and the per-circuit sender outputs [C, B, P, D] so far."""
 
-    ``base`` is every receiver's input with all its edges ablated (biases included).
-    ``shared_delta`` holds clean-minus-ablated outputs of the senders before the first
-    changed layer (the same for every circuit, never copied per circuit). Senders
-    computed in this pass keep per-circuit outputs [C, B, P, D]; without gradients
-    their deltas go into one preallocated buffer instead of being re-stacked.
-    """
-
-    def __init__(self, mask, base, outputs, shared_delta=None, ablated=None, record=None):
+    def __init__(self, mask, base, outputs, ablated=None, record=None):
         self.mask, self.base = mask, base
-        self.outputs: list[torch.Tensor] = []
-        self.shared_delta = shared_delta if shared_delta is not None else base.new_zeros(0, 1, 1, 1)
         self.ablated = ablated if ablated is not None else base.new_zeros(mask.shape[-1], 1, 1, 1)
         self.record = record
-        self.buffer: torch.Tensor | None = None
-        self.add_outputs(outputs)
-
-    def allocate(self, n_senders: int, n_circuits: int, shape: torch.Size) -> None:
-        self.buffer = torch.empty(n_circuits, n_senders, *shape)
+        self.outputs: list[torch.Tensor] = list(outputs)
 
     def add_outputs(self, outputs) -> None:
-        n0 = self.shared_delta.shape[0]
-        for out in outputs:
-            if self.buffer is not None:
-                s = n0 + len(self.outputs)
-                torch.sub(out, self.ablated[s], out=self.buffer[:, len(self.outputs)])
-            self.outputs.append(out)
+        self.outputs.extend(outputs)
 
-    def new_deltas(self) -> torch.Tensor:
-        """Clean-or-patched minus ablated outputs of this pass's senders: [C, n, B, P, D]."""
-        n = len(self.outputs)
-        if self.buffer is not None:
-            return self.buffer[:, :n]
-        n0 = self.shared_delta.shape[0]
-        return torch.stack(self.outputs, dim=1) - self.ablated[n0 : n0 + n]
+    def deltas(self) -> torch.Tensor:
+        """Sender outputs minus ablated outputs: [C, n, B, P, D]."""
+        return torch.stack(self.outputs, dim=1) - self.ablated[: len(self.outputs)]
 
     def note(self, receiver_inputs: torch.Tensor) -> None:
         if self.record is not None:
             self.record.append(receiver_inputs)
+
+
+class _Shared:
+    """The bookkeeping of ``PatchingEngine._run_shared``.
+
+    ``store`` holds, as rows [B, P, D]: every receiver's all-ablated input (``base``),
+    every sender's clean delta (output minus ablated output), then the deltas computed
+    in this pass. ``row[c, s]`` is the delta row circuit c reads for sender s, so a
+    receiver's input is one sparse row of weights over the store.
+    """
+
+    def __init__(self, mask: torch.Tensor, valid: torch.Tensor, base: torch.Tensor, clean_delta: torch.Tensor, n_new: int):
+        (C, R, S), shape = mask.shape, clean_delta.shape[1:]
+        self.mask, self.valid = mask, valid
+        self.store = clean_delta.new_empty(R + S + n_new, *shape)
+        self.store[:R] = base
+        self.store[R : R + S] = clean_delta
+        self.clean_row = R + torch.arange(S)
+        self.row = self.clean_row.repeat(C, 1)  # [C, S]
+        self.n_rows = R + S
+        # Items per computation chunk: a few activations each, a few MB in all.
+        self.chunk = max(1, (CHUNK_MB << 20) // (4 * shape.numel() * 4))
+        self.inverse: torch.Tensor | None = None
+
+    def compute(self, needed: torch.Tensor, receivers: torch.Tensor, senders: torch.Tensor, delta) -> None:
+        """Store the deltas of the nodes with these receivers [n, r] and outputs
+        (``senders`` [n]), ``delta(inputs [k, r, B, P, D], nodes [k])`` once per
+        distinct input, in chunks that stay in the CPU cache."""
+        circuits, nodes = self.distinct(needed, receivers, senders)
+        for i in range(0, len(circuits), self.chunk):
+            c, n = circuits[i : i + self.chunk], nodes[i : i + self.chunk]
+            self.add(delta(self.inputs(c, receivers[n]), n))
+
+    def distinct(self, needed: torch.Tensor, receivers: torch.Tensor, senders: torch.Tensor | None):
+        """Group the circuits that need the nodes with these receivers [n, r] by their
+        input signature: (circuits, nodes) of one representative per group, in the
+        order their outputs must be ``add``-ed.
+
+        Nodes left clean are skipped (their row stays the clean one). Without
+        ``senders`` (the logits) every circuit's group is kept in ``self.inverse``.
+        """
+        n_up = int(senders[0]) if senders is not None else self.mask.shape[2]  # senders before these nodes
+        m = self.mask[:, receivers, :n_up]  # [C, n, r, n_up]
+        kept = m.ne(0).any(2)  # [C, n, n_up]: senders the node reads
+        version = torch.where(kept, self.row[:, None, :n_up], -1)
+        todo = needed[:, receivers[:, 0]]  # [C, n]
+        if senders is not None:
+            whole = (m == self.valid[receivers, :n_up]).all(-1).all(-1)  # every input edge kept
+            clean = whole & (version == torch.where(kept, self.clean_row[:n_up], -1)).all(-1)
+            todo = todo & ~clean
+        circuits, nodes = todo.nonzero(as_tuple=True)
+        if not len(circuits):
+            self.inverse = circuits
+            return circuits, nodes
+        keys = torch.cat([nodes[:, None].float(), m[circuits, nodes].flatten(1), version[circuits, nodes].float()], dim=1)
+        groups, inverse = torch.unique(keys, dim=0, return_inverse=True)
+        first = torch.empty(len(groups), dtype=torch.long).scatter_(0, inverse, torch.arange(len(keys)))
+        if senders is None:
+            self.inverse = inverse
+        else:
+            self.row[circuits, senders[nodes]] = self.n_rows + inverse
+        return circuits[first], nodes[first]
+
+    def inputs(self, circuits: torch.Tensor, receivers: torch.Tensor) -> torch.Tensor:
+        """Inputs [k, r, B, P, D] of receivers [k, r] in the given circuits [k]: one
+        sparse product of per-input weights (1 on its base row, the mask on the rows
+        of the senders it reads) with the store."""
+        k, r = receivers.shape
+        m = self.mask[circuits[:, None], receivers].flatten(0, 1)  # [k*r, S]
+        item, sender = m.nonzero(as_tuple=True)
+        inputs = torch.arange(k * r)
+        weights = torch.sparse_coo_tensor(
+            torch.stack([torch.cat([inputs, item]), torch.cat([receivers.flatten(), self.row[circuits.repeat_interleave(r)[item], sender]])]),
+            torch.cat([torch.ones(k * r), m[item, sender]]),
+            (k * r, self.n_rows),
+            check_invariants=False,  # built valid here; checking would cost more than the product
+        )
+        x = torch.sparse.mm(weights, self.store[: self.n_rows].flatten(1))
+        return x.view(k, r, *self.store.shape[1:])
+
+    def add(self, deltas: torch.Tensor) -> None:
+        self.store[self.n_rows : self.n_rows + len(deltas)] = deltas
+        self.n_rows += len(deltas)

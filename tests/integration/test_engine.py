@@ -69,15 +69,39 @@ def test_batched_equals_one_by_one_and_duplicates_are_free(task):
     assert torch.allclose(tiny, batched, atol=1e-6)
 
 
-def test_late_changes_start_from_cached_activations(task):
-    """A mask that only ablates edges into the output must equal the full computation."""
+def test_late_changes_reuse_the_clean_pass(task):
+    """A mask that only ablates edges into the output computes no node, yet equals the
+    full computation."""
     engine, graph = task.engine, task.graph
     last = graph.receivers[-1].name
     kept = torch.tensor([[0.0 if r == last and i % 2 else 1.0 for i, (_, r) in enumerate(graph.edges)]])
-    assert int(engine._first_changed_layers(engine.edge_mask(kept))[0]) == graph.n_layers
+    logits = engine.run(engine.edge_mask(kept), "resample")[0]
+    assert engine.node_evaluations == 0
     ablated = oracle_ablations(task, "resample")
     reference = run_reference(task.model, graph, task.clean, ablated, {e: bool(kept[0, j]) for j, e in enumerate(graph.edges)})
-    assert torch.allclose(engine.run(engine.edge_mask(kept), "resample")[0], reference, atol=1e-5)
+    assert torch.allclose(logits, reference, atol=1e-5)
+
+
+def test_nodes_cut_off_from_the_logits_are_not_computed(task):
+    engine = task.engine
+    engine.run(engine.edge_mask(torch.zeros(1, len(task.graph.edges))), "zero")
+    assert engine.node_evaluations == 0  # the empty circuit: every node's output is ablated
+
+
+def test_a_threshold_sweep_shares_activations(task):
+    """Nested circuits (a ROC sweep of scores) cost fewer node evaluations batched than
+    one at a time, with the same logits."""
+    engine, edges = task.engine, task.graph.edges
+    scores = torch.rand(len(edges), generator=torch.Generator().manual_seed(2))
+    kept = (scores[None] >= scores.sort().values[:, None]).float()  # one point per edge
+    masks = engine.edge_mask(kept)
+    batched = engine.run(masks, "resample")
+    shared = engine.node_evaluations
+    alone = 0
+    for i in range(len(masks)):
+        assert torch.allclose(batched[i], engine.run(masks[i : i + 1], "resample")[0], atol=1e-5)
+        alone += engine.node_evaluations
+    assert 0 < shared < alone
 
 
 def test_fractional_masks_are_differentiable(task):
