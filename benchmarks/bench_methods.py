@@ -310,19 +310,26 @@ def bench_sweep(task, repeats: int, T: int = SWEEP_T) -> dict:
     return {ablation: batched_vs_singles(task, masks, ablation, repeats) for ablation in ("zero", "resample")}
 
 
-def bench_roc_sweep(task, repeats: int, ablation: str, T: int | None = SWEEP_T) -> dict:
-    """The circuits of a real ROC sweep: EAP's scores thresholded at T quantiles, or at
-    every distinct score (T=None: every point of the ROC curve). Nested circuits, as a
-    ROC curve walks them, evaluated batched vs one at a time."""
+def bench_roc_sweep(task, repeats: int, ablation: str, walk: str, T: int = SWEEP_T) -> dict:
+    """The nested circuits a ROC curve walks, from EAP's scores: thresholded at T
+    quantiles (``walk="quantiles"``; tied scores make some circuits equal), or the top
+    k edges of the ranking (ties broken by edge order) at T evenly spaced k from 1 to
+    every edge (``walk="ranking"``; with T >= the number of edges, every point of the
+    curve). Evaluated batched vs one at a time."""
     from interpbench.plugins.methods.eap import EAPConfig, run_eap
 
     reset(task)
     engine = task.engine
     scores = torch.tensor([e.score for e in run_eap(task, EAPConfig(ablation=ablation)).edges])
-    thresholds = scores.unique() if T is None else torch.quantile(scores, torch.linspace(0, 1, T))
-    masks = engine.edge_mask((scores[None] >= thresholds[:, None]).float())
+    if walk == "quantiles":
+        kept = (scores[None] >= torch.quantile(scores, torch.linspace(0, 1, T))[:, None]).float()
+    else:
+        order = torch.argsort(scores, descending=True, stable=True)
+        sizes = torch.linspace(1, len(scores), T).round().long()
+        kept = (torch.arange(len(scores))[None] < sizes[:, None]).float()[:, torch.argsort(order)]
+    masks = engine.edge_mask(kept)
     distinct = int(torch.unique(masks.flatten(1), dim=0).shape[0])
-    return dict(distinct_circuits=distinct, **batched_vs_singles(task, masks, ablation, repeats))
+    return dict(walk=walk, distinct_circuits=distinct, **batched_vs_singles(task, masks, ablation, repeats))
 
 
 # --- profiling -------------------------------------------------------------------------
@@ -400,7 +407,7 @@ def table(res: dict) -> str:
         lines.append(f"  one plain forward pass            {ms(m['plain_forward'])}  (batched call = {r['batched_in_plain_forwards']:5.2f} of them)")
 
     for label, r in res.get("roc_sweep", {}).items():
-        sweep_lines(f"ROC sweep of EAP scores, {label}, T={r['T']} thresholds ({r['distinct_circuits']} distinct circuits), B={res['batch']}", r)
+        sweep_lines(f"ROC sweep of EAP scores, {label}, T={r['T']} circuits ({r['distinct_circuits']} distinct), B={res['batch']}", r)
     for ablation, r in s.items():
         sweep_lines(f"Stress case, not a sweep: T={r['T']} random circuits (no nesting), {ablation} ablation, B={res['batch']}", r)
     return "\n".join(lines)
@@ -469,10 +476,11 @@ def main(argv=None) -> dict:
     siit = make_task(CASE, "siit", seed=0, n_examples=512)
     siit_18 = make_task("18", "siit", seed=0, n_examples=B)  # 2 heads/layer in the program, larger MLPs
     res["roc_sweep"] = {
-        "case 3 compiled, zero-except-embed, every point": bench_roc_sweep(task, args.repeats, "zero-except-embed", T=None),
-        "case 3 compiled, zero-except-embed": bench_roc_sweep(task, args.repeats, "zero-except-embed"),
-        "case 3 SIIT zoo model, resample": bench_roc_sweep(siit, args.repeats, "resample"),
-        "case 18 SIIT zoo model, resample": bench_roc_sweep(siit_18, args.repeats, "resample"),
+        "case 3 compiled, zero-except-embed, quantiles": bench_roc_sweep(task, args.repeats, "zero-except-embed", "quantiles"),
+        "case 3 compiled, zero-except-embed, ranking": bench_roc_sweep(task, args.repeats, "zero-except-embed", "ranking"),
+        "case 3 SIIT zoo model, resample, quantiles": bench_roc_sweep(siit, args.repeats, "resample", "quantiles"),
+        "case 3 SIIT zoo model, resample, ranking": bench_roc_sweep(siit, args.repeats, "resample", "ranking"),
+        "case 18 SIIT zoo model, resample, quantiles": bench_roc_sweep(siit_18, args.repeats, "resample", "quantiles"),
     }
     res["targets"] = dict(
         acdc=res["acdc"]["speedup_cold"] >= TARGETS["acdc_speedup"],
