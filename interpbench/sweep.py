@@ -95,22 +95,12 @@ def execute(spec: RunSpec) -> dict[str, Any]:
     """Run one spec; never raises: a failure becomes a failed record."""
     from interpbench.runner import run
 
+    run_fields = dict(case=spec.case, method=spec.method, loader=spec.loader, config=spec.config_dict, seed=spec.seed)
     try:
-        result = run(
-            case=spec.case,
-            method=spec.method,
-            loader=spec.loader,
-            config=spec.config_dict,
-            seed=spec.seed,
-            n_examples=spec.n_examples,
-        )
+        result = run(**run_fields, n_examples=spec.n_examples)
     except Exception as e:  # noqa: BLE001 - recorded, and the sweep goes on
         result = RunResult(
-            case=spec.case,
-            loader=spec.loader,
-            method=spec.method,
-            config=spec.config_dict,
-            seed=spec.seed,
+            **run_fields,
             status="failed",
             error=f"{type(e).__name__}: {e}"[:2000],
             versions=versions(),

@@ -90,10 +90,8 @@ class DiscoveryTask:
 
     @cached_property
     def clean_logits(self) -> "torch.Tensor":
-        import torch
-
-        with torch.no_grad():
-            return self.model(self.clean)
+        """The full model's logits, from the engine's cached clean pass (no extra forward)."""
+        return self.engine.run(self.engine.valid[None], "zero")[0]
 
     @cached_property
     def metric(self) -> Callable[["torch.Tensor"], "torch.Tensor"]:
