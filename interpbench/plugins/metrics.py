@@ -24,11 +24,14 @@ def node_scores(scores: Scores, nodes: list[str]) -> dict[str, float]:
 
 
 def selected_nodes(scores: Scores, nodes: list[str]) -> set[str] | None:
-    if scores.selected is None:
-        return None
-    if scores.level == "node":
-        return set(scores.selected)
-    return set(circuit_nodes([split_edge_key(k) for k in scores.selected], nodes))
+    return None if scores.selected is None else _nodes_of(scores.level, scores.selected, nodes)
+
+
+def _nodes_of(level: str, selected: list[str], nodes: list[str]) -> set[str]:
+    """The nodes of a selection: node names as they are, edges by their endpoints."""
+    if level == "node":
+        return set(selected)
+    return set(circuit_nodes([split_edge_key(k) for k in selected], nodes))
 
 
 def _roc(
@@ -73,7 +76,7 @@ def edge_roc(scores: Scores, task) -> MetricOutput:
 def node_roc(scores: Scores, task) -> MetricOutput:
     nodes = task.graph.nodes
     truth = set(circuit_nodes(task.ground_truth.edge_set(), nodes))
-    swept = [set(circuit_nodes([split_edge_key(k) for k in c.selected], nodes)) for c in scores.sweep]
+    swept = [_nodes_of(scores.level, c.selected, nodes) for c in scores.sweep]
     out = _roc("node", node_scores(scores, nodes), truth, selected_nodes(scores, nodes), swept)
     out.sets["node_gt_constant"] = constant_nodes(task, truth)
     return out

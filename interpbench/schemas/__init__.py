@@ -106,9 +106,10 @@ class EdgeScore(Strict):
 
 
 class SweptCircuit(Strict):
-    """The items a thresholded method kept at one threshold of its sweep."""
+    """The items a method kept at one value of its sweep (ACDC's threshold, subnetwork
+    probing's lambda_reg)."""
 
-    threshold: float
+    threshold: float = Field(description="The swept parameter's value.")
     selected: list[str]
 
 
@@ -126,7 +127,8 @@ class Scores(Strict):
         None, description="Items (edge 'a->b' keys or node names) the method itself kept."
     )
     sweep: list[SweptCircuit] = Field(
-        [], description="Circuits found at each threshold of a sweep (ACDC); the ROC uses them."
+        [], description="Circuits found at each value of a swept parameter (ACDC's threshold, subnetwork "
+        "probing's lambda_reg); the ROC uses them."
     )
     details: dict[str, dict[str, float]] = Field(
         {}, description="Other per-item numbers a method reports (e.g. each ablation's effect)."

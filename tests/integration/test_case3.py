@@ -83,3 +83,24 @@ def test_same_seed_same_scores():
     a = interpbench.run(case="3", method="eap-ig", seed=3)
     b = interpbench.run(case="3", method="eap-ig", seed=3)
     assert a.scores == b.scores
+
+
+@pytest.mark.parametrize("method", ["edge-sp", "node-sp"])
+def test_subnetwork_probing_lambda_sweep_makes_the_roc(method):
+    """With a lambda sweep, one training per value: a larger penalty keeps fewer items,
+    the scores and selection are those of lambda_reg, and the ROC walks the circuits."""
+    lambdas = [0.0, 1.0, 1000.0]
+    result = interpbench.run(case="3", method=method, config={"epochs": 60, "lambda_reg": 1.0, "sweep": [0.0, 1000.0]})
+    level = "edge" if method == "edge-sp" else "node"
+    assert result.thresholds == lambdas
+    kept = {c.threshold: set(c.selected) for c in result.scores.sweep}
+    assert len(kept[0.0]) >= len(kept[1.0]) >= len(kept[1000.0])
+    assert len(kept[1000.0]) < len(kept[0.0])
+    assert set(result.scores.selected) == kept[1.0]
+    assert result.metrics[f"{level}_tpr"] is not None
+    assert (1.0, 1.0) in [tuple(p) for p in result.curves[f"{level}_roc"]]  # the padded corner
+
+
+def test_subnetwork_probing_rejects_a_negative_lambda():
+    with pytest.raises(Exception, match="lambda_reg values must be >= 0"):
+        interpbench.run(case="3", method="edge-sp", config={"sweep": [-1.0]})

@@ -11,8 +11,8 @@ of them removed. While removals are accepted, each chain entry is exactly the
 circuit ACDC tests next; at the first rejection the rest of the chain is discarded
 and a new chain starts from the circuit as it now is. So a receiver costs one pass
 plus one per edge kept, and circuits are sparse. All thresholds of the sweep run in
-lockstep in the same passes, and passes start at the receiver's layer from cached
-clean activations.
+lockstep in the same passes, and the candidates of a pass share every activation
+upstream of the receiver (the engine computes each distinct one once).
 
 The ROC comes from a sweep of thresholds, as InterpBench computes it.
 """

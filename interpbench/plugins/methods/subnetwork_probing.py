@@ -7,14 +7,19 @@ expected fraction of kept items. Normalising the metric makes one ``lambda_reg``
 mean the same on every case (tracr's outputs give KLs of very different sizes). An
 item's score is its learned log-odds of being kept (probabilities saturate to ties);
 it is selected when its keep probability reaches ``threshold``.
+
+With ``sweep``, the mask is learned again from scratch for each further
+``lambda_reg``, and the ROC comes from the circuits of that sweep, as InterpBench
+computes subnetwork probing's; the scores stay those of ``lambda_reg``.
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from interpbench.plugins.methods.common import AblationConfig, edge_scores, select_edges
-from interpbench.schemas import Scores
+from interpbench.graph import edge_key
+from interpbench.plugins.methods.common import AblationConfig, edge_scores
+from interpbench.schemas import Scores, SweptCircuit
 
 # Hard-concrete stretch and temperature (Louizos et al. 2018).
 BETA, GAMMA, ZETA = 2 / 3, -0.1, 1.1
@@ -26,12 +31,21 @@ class SPConfig(AblationConfig):
     epochs: optimisation steps over the whole data.
     lr: Adam learning rate for the mask logits.
     threshold: keep items whose keep probability is at least this.
+    sweep: further ``lambda_reg`` values, one training each, for the ROC; empty: one run.
     """
 
     lambda_reg: float = Field(1.0, ge=0, description="Weight of the sparsity penalty.")
     epochs: int = Field(300, ge=1, le=100_000, description="Optimisation steps.")
     lr: float = Field(0.05, gt=0, description="Adam learning rate for the mask logits.")
     threshold: float = Field(0.5, ge=0, le=1, description="Keep items whose keep probability is at least this.")
+    sweep: list[float] = Field([], description="Further lambda_reg values (one training each) whose circuits make the ROC.")
+
+    @field_validator("sweep")
+    @classmethod
+    def _non_negative(cls, values: list[float]) -> list[float]:
+        if any(v < 0 for v in values):
+            raise ValueError("lambda_reg values must be >= 0")
+        return values
 
 
 def learn_mask(task, n_items: int, to_dense, config: SPConfig) -> list[float]:
@@ -67,21 +81,27 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def run_edge_sp(task, config: SPConfig) -> Scores:
-    log_odds = learn_mask(task, len(task.graph.edges), task.engine.edge_mask, config)
+def probe(task, level: str, keys: list[str], to_dense, config: SPConfig) -> Scores:
+    """Learn the mask at ``lambda_reg`` (and at each ``sweep`` value); score and select."""
     cut = _logit(config.threshold)
-    return Scores(level="edge", edges=edge_scores(task, log_odds), selected=select_edges(task, log_odds, cut))
+    learned = {
+        lam: learn_mask(task, len(keys), to_dense, config.model_copy(update={"lambda_reg": lam}))
+        for lam in sorted({config.lambda_reg, *config.sweep})
+    }
+    kept = {lam: [k for k, v in zip(keys, log_odds) if v >= cut] for lam, log_odds in learned.items()}
+    log_odds = learned[config.lambda_reg]
+    scored = dict(edges=edge_scores(task, log_odds)) if level == "edge" else dict(nodes=dict(zip(keys, log_odds)))
+    sweep = [SweptCircuit(threshold=lam, selected=selected) for lam, selected in kept.items()] if config.sweep else []
+    return Scores(level=level, selected=kept[config.lambda_reg], sweep=sweep, **scored)
+
+
+def run_edge_sp(task, config: SPConfig) -> Scores:
+    keys = [edge_key(s, r) for s, r in task.graph.edges]
+    return probe(task, "edge", keys, task.engine.edge_mask, config)
 
 
 def run_node_sp(task, config: SPConfig) -> Scores:
-    nodes = task.graph.nodes
-    log_odds = learn_mask(task, len(nodes), task.engine.node_mask, config)
-    cut = _logit(config.threshold)
-    return Scores(
-        level="node",
-        nodes=dict(zip(nodes, log_odds)),
-        selected=[n for n, v in zip(nodes, log_odds) if v >= cut],
-    )
+    return probe(task, "node", task.graph.nodes, task.engine.node_mask, config)
 
 
 METHODS = [
