@@ -305,9 +305,12 @@ class PatchingEngine:
         if self.causal:
             future = torch.triu(torch.ones(P, P, dtype=torch.bool), diagonal=1)
             scores = scores.masked_fill(future, float("-inf"))
-        # By hand: torch's softmax is several times slower over a handful of positions.
-        pattern = (scores - scores.amax(-1, keepdim=True)).exp_()
-        z = (pattern / pattern.sum(-1, keepdim=True)) @ v  # [k, B, P, E]
+        if torch.is_grad_enabled():
+            pattern = scores.softmax(-1)  # its exact backward: zero through tracr's saturated patterns
+        else:  # by hand: torch's softmax is several times slower over a handful of positions
+            pattern = (scores - scores.amax(-1, keepdim=True)).exp_()
+            pattern /= pattern.sum(-1, keepdim=True)
+        z = pattern @ v  # [k, B, P, E]
         out = torch.bmm(w_out[heads], z.reshape(k, B * P, -1).transpose(1, 2))  # [k, D, B*P]
         return out.transpose(1, 2).view(k, B, P, D)
 
@@ -383,7 +386,7 @@ class _Shared:
     def distinct(self, needed: torch.Tensor, receivers: torch.Tensor, senders: torch.Tensor | None):
         """Group the circuits that need the nodes with these receivers [n, r] by their
         input signature: (circuits, nodes) of one representative per group, in the
-        order their outputs must be ``add``-ed.
+        order their deltas are stored.
 
         Nodes left clean are skipped (their row stays the clean one). Without
         ``senders`` (the logits) every circuit's group is kept in ``self.inverse``.
@@ -398,8 +401,7 @@ class _Shared:
             clean = whole & (version == torch.where(kept, self.clean_row[:n_up], -1)).all(-1)
             todo = todo & ~clean
         circuits, nodes = todo.nonzero(as_tuple=True)
-        if not len(circuits):
-            self.inverse = circuits
+        if not len(circuits):  # (the logits are always needed)
             return circuits, nodes
         keys = torch.cat([nodes[:, None].float(), m[circuits, nodes].flatten(1), version[circuits, nodes].float()], dim=1)
         groups, inverse = torch.unique(keys, dim=0, return_inverse=True)

@@ -126,10 +126,45 @@ def test_receiver_gradients_match_autograd_on_hooks(task):
         saved[hook.name] = act
         return act
 
-    names = {f"blocks.{l}.hook_mlp_in" for l in range(model.cfg.n_layers)}
+    names = {f"blocks.{l}.hook_{kind}_in{'put' if kind != 'mlp' else ''}" for l in range(model.cfg.n_layers) for kind in ("q", "k", "v", "mlp")}
     model.zero_grad()
     logits = model.run_with_hooks(task.clean, fwd_hooks=[(lambda n: n in names, keep)])
     target(logits).backward()
     for r, receiver in enumerate(task.graph.receivers):
+        if receiver.kind == "resid_post":
+            continue
         if receiver.kind == "mlp":
-            assert torch.allclose(grads[r], saved[f"blocks.{receiver.layer}.hook_mlp_in"].grad, atol=1e-5)
+            expected = saved[f"blocks.{receiver.layer}.hook_mlp_in"].grad
+        else:  # [B, P, H, D] per layer
+            expected = saved[f"blocks.{receiver.layer}.hook_{receiver.kind}_input"].grad[:, :, receiver.head]
+        assert torch.allclose(grads[r], expected, atol=1e-5), receiver.name
+        # Saturated attention (tracr's) has exactly zero gradient; rounding noise there
+        # would rank edges EAP cannot see above those it scores zero.
+        assert (grads[r][expected == 0] == 0).all(), receiver.name
+
+
+def test_eap_through_saturated_attention_matches_autograd_exactly():
+    """Case 11's layer-1 head attends with a saturated (one-hot) pattern, so EAP scores
+    the edges into its query and key exactly zero under TransformerLens's autograd; the
+    engine must too, or rounding noise would rank edges EAP cannot see above others."""
+    from interpbench.plugins.methods.eap import EAPConfig, attribution_target, run_eap
+
+    task = make_task("11", "tracr", seed=0, n_examples=200)
+    engine, model = task.engine, task.model
+    scores = {(e.sender, e.receiver): e.score for e in run_eap(task, EAPConfig(ablation="zero")).edges}
+    saved = {}
+
+    def keep(act, hook):
+        act.retain_grad()
+        saved[hook.name] = act
+        return act
+
+    model.zero_grad()
+    logits = model.run_with_hooks(task.clean, fwd_hooks=[("blocks.1.hook_q_input", keep), ("blocks.1.hook_k_input", keep)])
+    attribution_target(task)(logits).backward()
+    delta = engine.clean_out[engine.graph.sender_index["blocks.0.hook_mlp_out"]]  # zero ablation
+    for kind in ("q", "k"):
+        grad = saved[f"blocks.1.hook_{kind}_input"].grad[:, :, 0]
+        expected = torch.einsum("bpd,bpd->b", grad, delta).abs().mean().item()
+        assert expected == 0.0  # the premise: saturated attention
+        assert scores[("blocks.0.hook_mlp_out", f"blocks.1.hook_{kind}_input[0]")] == 0.0
