@@ -164,7 +164,7 @@ class PatchingEngine:
 
     def _run_differentiable(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
         base, _ = self._ablation(ablation)
-        embeddings = [self.clean_out[0][None], self.clean_out[1][None]]
+        embeddings = [out[None].expand(len(mask), *out.shape) for out in self.clean_out[:2]]
         return self._unembed(self._layers(_Pass(mask * self.valid, base, embeddings, self.ablated_outputs(ablation))))
 
     def _run_shared(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
