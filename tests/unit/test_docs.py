@@ -1,5 +1,7 @@
 """Generated documentation stays current."""
 
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,3 +14,20 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 @pytest.mark.parametrize("name", sorted(GENERATED))
 def test_generated_docs_are_current(name, fresh_registry):
     assert (DOCS / name).read_text() == GENERATED[name](), f"regenerate: python -m interpbench.docs_gen ({name})"
+
+
+ROOT = DOCS.parent
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("page", ["README.md", "benchmarks/README.md", *sorted(f"docs/{p.name}" for p in DOCS.glob("*.md"))])
+def test_relative_links_point_at_files_in_the_repository(page):
+    """A link in the docs must reach a file a fresh clone has (not one left ignored)."""
+    tracked = set(subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split())
+    path = ROOT / page
+    for target in LINK.findall(path.read_text()):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        resolved = (path.parent / target).resolve().relative_to(ROOT)
+        is_dir = any(t.startswith(f"{resolved.as_posix()}/") for t in tracked)
+        assert resolved.as_posix() in tracked or is_dir, f"{page} links to {target}, which git does not track"
