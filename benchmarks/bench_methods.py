@@ -474,10 +474,12 @@ def main(argv=None) -> dict:
     res["eap"] = bench_eap(task, pm, args.repeats)
     res["sweep"] = bench_sweep(task, args.repeats)
     siit = make_task(CASE, "siit", seed=0, n_examples=512)
-    siit_18 = make_task("18", "siit", seed=0, n_examples=B)  # 2 heads/layer in the program, larger MLPs
+    compiled_18 = make_task("18", "tracr", seed=0, n_examples=B)  # 2 heads/layer, MLPs of 100 units
+    siit_18 = make_task("18", "siit", seed=0, n_examples=B)
     res["roc_sweep"] = {
         "case 3 compiled, zero-except-embed, quantiles": bench_roc_sweep(task, args.repeats, "zero-except-embed", "quantiles"),
         "case 3 compiled, zero-except-embed, ranking": bench_roc_sweep(task, args.repeats, "zero-except-embed", "ranking"),
+        "case 18 compiled, zero-except-embed, ranking": bench_roc_sweep(compiled_18, args.repeats, "zero-except-embed", "ranking"),
         "case 3 SIIT zoo model, resample, quantiles": bench_roc_sweep(siit, args.repeats, "resample", "quantiles"),
         "case 3 SIIT zoo model, resample, ranking": bench_roc_sweep(siit, args.repeats, "resample", "ranking"),
         "case 18 SIIT zoo model, resample, quantiles": bench_roc_sweep(siit_18, args.repeats, "resample", "quantiles"),
