@@ -152,6 +152,9 @@ class PatchingEngine:
         """
         if mask.requires_grad:
             return self._run_differentiable(mask, ablation)
+        if not len(mask):
+            B, P = self.clean.shape
+            return torch.empty(0, B, P, self.model.cfg.d_vocab_out)
         with torch.no_grad():
             unique, inverse = torch.unique(mask.flatten(1), dim=0, return_inverse=True)
             unique = unique.view(-1, *mask.shape[1:])

@@ -82,6 +82,11 @@ def test_late_changes_reuse_the_clean_pass(task):
     assert torch.allclose(logits, reference, atol=1e-5)
 
 
+def test_no_circuits_no_logits(task):
+    B, P = task.clean.shape
+    assert task.engine.run(task.engine.valid[None][:0]).shape == (0, B, P, task.model.cfg.d_vocab_out)
+
+
 def test_nodes_cut_off_from_the_logits_are_not_computed(task):
     engine = task.engine
     engine.run(engine.edge_mask(torch.zeros(1, len(task.graph.edges))), "zero")
