@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +33,6 @@ def cache_root() -> Path:
     return Path(user_cache_dir("interpbench"))
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "?"
-
-
 def _source(module: Any) -> str:
     try:
         return inspect.getsource(module)
@@ -53,11 +45,12 @@ def case_key(case: CaseSpec) -> str:
     the source of the module declaring its program and of the shared RASP helpers,
     and the tracr version."""
     from interpbench.cases import rasp_lib, vocabs
+    from interpbench.runner import versions
 
     sources = [_source(inspect.getmodule(case.program)), _source(rasp_lib), _source(vocabs)]
     facts = {
         "format": FORMAT_VERSION,
-        "tracr": _version("tracr-pypi"),
+        "tracr": versions().get("tracr-pypi", "?"),
         "vocab": sorted(map(repr, case.vocab)),
         "max_seq_len": case.max_seq_len,
         "causal": case.causal,

@@ -98,7 +98,7 @@ def test_subnetwork_probing_lambda_sweep_makes_the_roc(method):
     assert len(kept[1000.0]) < len(kept[0.0])
     assert set(result.scores.selected) == kept[1.0]
     assert result.metrics[f"{level}_tpr"] is not None
-    assert (1.0, 1.0) in [tuple(p) for p in result.curves[f"{level}_roc"]]  # the padded corner
+    assert (1.0, 1.0) in [tuple(p) for p in result.curves[f"{level}_roc"]]  # lambda 0 keeps everything
 
 
 def test_subnetwork_probing_rejects_a_negative_lambda():
