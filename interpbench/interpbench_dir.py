@@ -35,11 +35,13 @@ from typing import Any
 
 from interpbench import graph as g
 from interpbench.errors import InterpbenchError
+from interpbench.model_files import build_config, check_regular, read_regular
 
 CFG_FILE = "ll_model_cfg.pkl"
 WEIGHTS_FILE = "ll_model.pth"
 EDGES_FILE = "edges.pkl"
 META_FILE = "meta.json"
+PICKLE_LIMIT = 64 * 2**20  # config, edges and meta of the largest published model are kilobytes
 
 # HookedTransformerConfig fields that TransformerLens 1.x (InterpBench pins 1.14-1.19)
 # and today's TransformerLens both accept: ``HookedTransformerConfig.from_dict`` is
@@ -52,9 +54,6 @@ WRITE_FIELDS = (
     "init_weights scale_attn_by_inverse_layer_idx positional_embedding_type final_rms d_vocab_out "
     "parallel_attn_mlp rotary_dim n_params use_hook_tokens gated_mlp dtype default_prepend_bos"
 ).split()
-
-# Hooks our patching engine reads; they add hook points and change no weight.
-_HOOK_FLAGS = ("use_attn_result", "use_split_qkv_input", "use_hook_mlp_in")
 
 
 # --- allow-listed unpickling ------------------------------------------------------------
@@ -154,10 +153,7 @@ class SafeUnpickler(pickle.Unpickler):
 def safe_unpickle(path: str | Path, *, allow_config_object: bool = False) -> Any:
     """Unpickle ``path`` with ``SafeUnpickler``; refusals raise ``InterpbenchError`` naming the file."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise InterpbenchError(f"cannot read {path}: {e.strerror or e}") from None
+    data = read_regular(path, limit=PICKLE_LIMIT)
     try:
         return SafeUnpickler(io.BytesIO(data), allow_config_object=allow_config_object).load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as e:
@@ -264,26 +260,10 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return obj
 
 
-def _build_config(fields: dict[str, Any]):
-    import dataclasses
-
-    from transformer_lens import HookedTransformerConfig
-
-    known = {f.name for f in dataclasses.fields(HookedTransformerConfig) if f.init}
-    kwargs = {k: v for k, v in fields.items() if k in known}
-    ignored = sorted(k for k in fields if k not in known)
-    kwargs.pop("n_params", None)  # derived
-    kwargs["device"] = "cpu"
-    kwargs["seed"] = None  # would reseed every RNG on construction
-    for flag in _HOOK_FLAGS:
-        kwargs[flag] = True
-    return HookedTransformerConfig(**kwargs), ignored
-
-
 def read_weights(path: str | Path) -> dict[str, Any]:
     import torch
 
-    path = Path(path)
+    path = check_regular(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -312,18 +292,14 @@ def read_dir(directory: str | Path, case):
     meta: dict[str, Any] = {}
     if (directory / META_FILE).exists():
         try:
-            meta = json.loads((directory / META_FILE).read_text())
-        except (OSError, ValueError) as e:
+            meta = json.loads(read_regular(directory / META_FILE, limit=PICKLE_LIMIT))
+        except ValueError as e:
             raise InterpbenchError(f"{directory / META_FILE}: {e}") from None
     name = str(getattr(case, "name", case))
     if "case" in meta and str(meta["case"]) != name:
         raise InterpbenchError(f"{directory} holds a model for case {meta['case']}, not case {name}")
 
-    fields = read_config(directory / CFG_FILE)
-    try:
-        cfg, ignored = _build_config(fields)
-    except (TypeError, ValueError, AssertionError) as e:
-        raise InterpbenchError(f"{directory / CFG_FILE}: not a usable HookedTransformerConfig: {e}") from None
+    cfg, ignored = build_config(read_config(directory / CFG_FILE), source=str(directory / CFG_FILE))
     state = read_weights(directory / WEIGHTS_FILE)
     model = HookedTransformer(cfg)
     own = model.state_dict()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from interpbench.compiler import cache
 from interpbench.compiler.tracr_bridge import BOS, PAD, CompiledCase, compile_tracr, to_hooked_transformer
+from interpbench.errors import InterpbenchError
+from interpbench.model_files import build_config, stored_fields
 from interpbench.registry.specs import CaseSpec
 from interpbench.schemas import Circuit
 
@@ -34,7 +36,7 @@ def load_compiled(case: CaseSpec, use_cache: bool = True) -> CompiledCase:
         if hit is not None:
             try:
                 return _from_cache(*hit)
-            except (KeyError, TypeError, ValueError, RuntimeError):  # checksummed, so a format drift
+            except (KeyError, TypeError, ValueError, RuntimeError, InterpbenchError):  # format drift or tampering
                 cache.remove(case)
     compiled = compile_case(case)
     if use_cache:
@@ -44,7 +46,7 @@ def load_compiled(case: CaseSpec, use_cache: bool = True) -> CompiledCase:
 
 def _meta(c: CompiledCase) -> dict:
     return {
-        "cfg": _cfg_dict(c.model.cfg),
+        "cfg": stored_fields(c.model.cfg),
         "input_encoding": [[token, i] for token, i in c.input_encoding.items()],
         "output_values": c.output_values,
         "circuit": c.circuit.model_dump(mode="json"),
@@ -52,20 +54,11 @@ def _meta(c: CompiledCase) -> dict:
     }
 
 
-CFG_FIELDS = (
-    "n_layers d_model d_head n_heads d_mlp d_vocab d_vocab_out n_ctx act_fn normalization_type "
-    "attention_dir default_prepend_bos use_attn_result use_split_qkv_input use_hook_mlp_in"
-).split()
-
-
-def _cfg_dict(cfg) -> dict:
-    return {name: getattr(cfg, name) for name in CFG_FIELDS}
-
-
 def _from_cache(state_dict: dict, meta: dict) -> CompiledCase:
-    from transformer_lens import HookedTransformer, HookedTransformerConfig
+    from transformer_lens import HookedTransformer
 
-    model = HookedTransformer(HookedTransformerConfig(**meta["cfg"], seed=0))
+    cfg, _ = build_config(meta["cfg"], source="compile cache entry", seed=0)
+    model = HookedTransformer(cfg)
     model.load_state_dict(state_dict)
     model.eval()
     return CompiledCase(

@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from interpbench.errors import InterpbenchError
+from interpbench.model_files import check_regular, read_regular
 from interpbench.registry.specs import CaseSpec
 
 #: Bump when the conversion changes the weights or the stored fields.
@@ -81,7 +83,8 @@ def read(case: CaseSpec) -> tuple[dict[str, Any], dict[str, Any]] | None:
     folder = entry_dir(case)
     weights, meta_file = folder / "model.safetensors", folder / "meta.json"
     try:
-        meta = json.loads(meta_file.read_text())
+        meta = json.loads(read_regular(meta_file, limit=16 * 2**20))
+        check_regular(weights)
         if (
             meta.get("format") != FORMAT_VERSION
             or meta.get("weights_sha256") != _sha256(weights)
@@ -89,7 +92,7 @@ def read(case: CaseSpec) -> tuple[dict[str, Any], dict[str, Any]] | None:
         ):
             raise ValueError("checksum mismatch")
         return load_file(str(weights)), meta
-    except (OSError, ValueError, KeyError, AttributeError, json.JSONDecodeError, RuntimeError):
+    except (OSError, ValueError, KeyError, AttributeError, json.JSONDecodeError, RuntimeError, InterpbenchError):
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)
         return None

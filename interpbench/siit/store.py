@@ -18,29 +18,36 @@ import json
 from pathlib import Path
 from typing import Any
 
-CFG_FIELDS = (
-    "n_layers d_model d_head n_heads d_mlp d_vocab d_vocab_out n_ctx act_fn normalization_type "
-    "attention_dir default_prepend_bos use_attn_result use_split_qkv_input use_hook_mlp_in"
-).split()
+from interpbench.errors import InterpbenchError
+from interpbench.model_files import build_config, check_regular, read_regular
 
 
-def cfg_to_dict(cfg) -> dict[str, Any]:
-    return {name: getattr(cfg, name) for name in CFG_FIELDS}
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(read_regular(path, limit=16 * 2**20))
+    except ValueError as e:
+        raise InterpbenchError(f"{path}: not JSON ({e})") from None
 
 
 def read_meta(directory: str | Path) -> dict[str, Any]:
-    return json.loads((Path(directory) / "meta.json").read_text())
+    return _read_json(Path(directory) / "meta.json")
+
+
+def read_config(directory: str | Path):
+    """The model's ``HookedTransformerConfig``, built from ``config.json`` without running anything."""
+    path = Path(directory) / "config.json"
+    cfg, _ = build_config(_read_json(path), source=str(path))
+    return cfg
 
 
 def load_model(directory: str | Path):
     """The LL HookedTransformer saved in ``directory`` (eval mode)."""
     from safetensors.torch import load_file
-    from transformer_lens import HookedTransformer, HookedTransformerConfig
+    from transformer_lens import HookedTransformer
 
     directory = Path(directory)
-    cfg = json.loads((directory / "config.json").read_text())
-    model = HookedTransformer(HookedTransformerConfig(**cfg))
-    model.load_state_dict(load_file(str(directory / "model.safetensors")))
+    model = HookedTransformer(read_config(directory))
+    model.load_state_dict(load_file(str(check_regular(directory / "model.safetensors"))))
     model.eval()
     return model
 
@@ -56,19 +63,14 @@ def load_correspondence(directory: str | Path):
     from interpbench.siit.correspondence import Correspondence, all_nodes
 
     meta = read_meta(directory)
-    cfg = json.loads((Path(directory) / "config.json").read_text())
-
-    class _Cfg:  # all_nodes only needs these three
-        n_layers = cfg["n_layers"]
-        n_heads = cfg["n_heads"]
-        attn_only = False
+    cfg = read_config(directory)
 
     hl = meta["hl_shape"]
     return Correspondence(
         mapping=dict(meta["correspondence"]["mapping"]),
-        ll_nodes=all_nodes(_Cfg),
+        ll_nodes=all_nodes(cfg),
         hl_resid_post=f"blocks.{hl['n_layers'] - 1}.hook_resid_post",
-        ll_resid_post=f"blocks.{cfg['n_layers'] - 1}.hook_resid_post",
+        ll_resid_post=f"blocks.{cfg.n_layers - 1}.hook_resid_post",
     )
 
 

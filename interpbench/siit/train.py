@@ -548,7 +548,7 @@ def _write_outputs(out: Path, ll, s: _Setup, meta: dict[str, Any]):
     from safetensors.torch import save_file
     from transformer_lens import HookedTransformer
 
-    from interpbench.siit.store import cfg_to_dict
+    from interpbench.model_files import stored_fields
 
     state = {k: v.detach().contiguous().clone() for k, v in ll.state_dict().items()}
     with torch.random.fork_rng(devices=[]):
@@ -557,7 +557,7 @@ def _write_outputs(out: Path, ll, s: _Setup, meta: dict[str, Any]):
     model.eval()
     _atomic_write(out / "model.safetensors", lambda p: save_file(state, str(p)))
     texts = {
-        "config.json": json.dumps(cfg_to_dict(s.ll_cfg), indent=2),
+        "config.json": json.dumps(stored_fields(s.ll_cfg), indent=2),
         "circuit.json": json.dumps(s.corr.ll_circuit(s.compiled.circuit).model_dump(mode="json"), indent=2),
         "meta.json": json.dumps(meta, indent=2, default=str),
     }

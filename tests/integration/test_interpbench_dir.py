@@ -151,7 +151,7 @@ def test_published_style_config_and_edges(exported, case3, tmp_path):
     cfg = read_config(directory / "ll_model_cfg.pkl")
     assert cfg["initializer_range"] == pytest.approx(0.8 / np.sqrt(12)) and cfg["device"] == "cpu"
     loaded = read_dir(directory, case3)
-    assert loaded.info["ignored_config_fields"] == ["some_future_field"]
+    assert "some_future_field" in loaded.info["ignored_config_fields"]
 
     fields.pop("some_future_field")
     obj = HookedTransformerConfig.from_dict({**fields, "device": "cpu"})
