@@ -171,13 +171,21 @@ def format_result(result) -> str:
         f"{result.n_examples} examples · method {t.method_seconds:.2f}s (total {t.total_seconds:.2f}s)"
     )
     config = ", ".join(f"{k}={v}" for k, v in result.config.items() if k != "sweep")
-    rows = [[name, "n/a" if v is None else f"{v:.4f}"] for name, v in result.metrics.items()]
-    sets = [
-        f"{name}: {', '.join(items) if items else '-'}"
-        for name, items in result.sets.items()
-        if not name.endswith("_tn")
-    ]
-    return "\n".join([head, f"config: {config}", "", _table(rows, ["metric", "value"]), "", *sets])
+
+    def finer(name: str) -> bool:  # the per-level copies go after the headline numbers
+        return name.startswith(("edge_qkv_", "edge_head_"))
+
+    ordered = sorted(result.metrics.items(), key=lambda kv: finer(kv[0]))
+    rows = [[name, "n/a" if v is None else f"{v:.4f}"] for name, v in ordered]
+    level = [f"edge metrics at {result.granularity} level (the loader's certified granularity); "
+             "edge_qkv_* and edge_head_* at each level"] if result.granularity else []  # fmt: skip
+    sets = []
+    for name, items in result.sets.items():
+        if name.endswith("_tn"):
+            continue
+        shown = ", ".join(items[:8]) + (f", ... ({len(items)} in all)" if len(items) > 8 else "")
+        sets.append(f"{name}: {shown or '-'}")
+    return "\n".join([head, f"config: {config}", *level, "", _table(rows, ["metric", "value"]), "", *sets])
 
 
 # --- sweeps and reports --------------------------------------------------------------------
@@ -375,7 +383,8 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
     """Train a low-level model with Strict Interchange Intervention Training (SIIT).
 
     Stops early once validation accuracy, IIA and strict accuracy all reach the
-    threshold (99.5%); a run that does not reach them says so and exits with 1.
+    threshold (99.5%) and the joint strict accuracy (every unmapped node resampled at
+    once) 99%; a run that does not reach them says so and exits with 1.
     """
     from pathlib import Path
 
@@ -397,7 +406,8 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
         bar.n = p.step
         shown = {"loss": f"{sum(p.loss.values()):.3g}"} if p.loss else {}
         if p.metrics is not None:
-            shown.update(acc=f"{p.metrics.accuracy:.3f}", iia=f"{p.metrics.iia:.3f}", strict=f"{p.metrics.strict_accuracy:.3f}")
+            shown.update(acc=f"{p.metrics.accuracy:.3f}", iia=f"{p.metrics.iia:.3f}", strict=f"{p.metrics.strict_accuracy:.3f}",
+                         joint=f"{p.metrics.joint_strict_accuracy:.3f}")
         bar.set_postfix(shown, refresh=True)
 
     try:
@@ -410,7 +420,8 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
     click.echo(
         f"case {case.name}: {'PASSED' if result.passed else 'did NOT reach'} {config.threshold:.1%} after "
         f"{result.steps} steps, {result.seconds:.1f}s: accuracy {m.accuracy:.4f}, IIA {m.iia:.4f}, "
-        f"strict accuracy {m.strict_accuracy:.4f}; saved in {folder}"
+        f"strict accuracy {m.strict_accuracy:.4f}, joint strict accuracy {m.joint_strict_accuracy:.4f} "
+        f"(threshold {config.joint_threshold:.0%}); saved in {folder}"
     )
     if not result.passed:
         sys.exit(1)
@@ -422,7 +433,8 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
 @click.option("--model-dir", type=click.Path(exists=True, file_okay=False), help="Trained model directory.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def eval_(case_name: str, loader: str, model_dir: str | None, as_json: bool) -> None:
-    """Check a model: accuracy, IIA, strict accuracy, and every node's ablation effect.
+    """Check a model: accuracy, IIA, strict accuracy, joint strict accuracy, and every
+    node's ablation effect; exits with 1 when the model misses its certificate.
 
     In-circuit nodes must matter and out-of-circuit nodes must not. With --loader
     tracr the compiled model is checked against itself (a baseline: everything 1.0).
@@ -446,14 +458,21 @@ def eval_(case_name: str, loader: str, model_dir: str | None, as_json: bool) -> 
         if directory is None:
             raise InterpbenchError(f"no trained model for case {case.name}: run `interpbench train --case {case.name}`")
         result = evaluate_directory(case, directory)
+    certified = result.passed()
     if as_json:
-        _echo_json(result.to_dict())
-        return
-    click.echo(
-        f"case {case.name} ({loader}): accuracy {result.accuracy:.4f}, IIA {result.iia:.4f}, "
-        f"strict accuracy {result.strict_accuracy:.4f} on {result.n_pairs} pairs; effects in {result.metric.upper()}"
-    )
-    click.echo(result.table())
+        _echo_json({**result.to_dict(), "certified": certified})
+    else:
+        click.echo(
+            f"case {case.name} ({loader}): accuracy {result.accuracy:.4f}, IIA {result.iia:.4f}, "
+            f"strict accuracy {result.strict_accuracy:.4f}, joint strict accuracy {result.joint_strict_accuracy:.4f} "
+            f"({result.joint_strict_sequences:.1%} of sequences) on {result.n_pairs} pairs; "
+            f"effects in {result.metric.upper()}"
+        )
+        click.echo(result.table())
+        verdict = "meets" if certified else "does NOT meet"
+        click.echo(f"certificate: {verdict} accuracy, IIA, strict accuracy >= 99.5% and joint strict accuracy >= 99%")
+    if not certified:
+        sys.exit(1)
 
 
 @cli.command()
@@ -474,22 +493,84 @@ def export(case_name: str, fmt: str, out: str, model_dir: str | None) -> None:
     click.echo(write_dir(case, directory, out))
 
 
-@cli.command()
+def _zoo_reason(r: dict[str, Any]) -> str:
+    """Why a zoo model is not certified (empty when it is)."""
+    if r["passed"]:
+        return ""
+    limits = {"accuracy": r["threshold"], "iia": r["threshold"], "strict_accuracy": r["threshold"],
+              "joint_strict_accuracy": r["joint_threshold"]}  # fmt: skip
+    low = [f"{k.replace('_', ' ')} {r[k]:.4f} < {v}" for k, v in limits.items() if r.get(k) is not None and r[k] < v]
+    return "; ".join(low) or "not certified"
+
+
+@cli.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def zoo(as_json: bool) -> None:
-    """List the trained models shipped with interpbench and their recorded numbers."""
+@click.pass_context
+def zoo(ctx: click.Context, as_json: bool) -> None:
+    """The trained models shipped with interpbench: their certificates and training figures.
+
+    A model is certified when accuracy, IIA and strict accuracy reach 99.5 % and the
+    joint strict accuracy (every unmapped node resampled at once) 99 %; uncertified ones
+    are listed with the reason and served by no loader.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     from interpbench.siit.zoo import entries
 
     rows = entries()
     if as_json:
         _echo_json(rows)
         return
+
+    def num(v: Any) -> str:
+        return "n/a" if v is None else f"{v:.4f}"
+
     click.echo(_table(
-        [[r["case"], "yes" if r["passed"] else "no", f"{r['accuracy']:.4f}", f"{r['iia']:.4f}", f"{r['strict_accuracy']:.4f}",
-          r["steps"], f"{r['train_seconds']:.0f}s", "×".join(str(r["shape"][k]) for k in ("n_layers", "n_heads", "d_model")),
-          f"{r['size_bytes'] / 1024:.0f} KiB"] for r in rows],
-        ["case", "passed", "accuracy", "IIA", "strict", "steps", "training", "layers×heads×d_model", "size"],
-    ))
+        [[r["case"], "yes" if r["passed"] else "NO", num(r["accuracy"]), num(r["iia"]), num(r["strict_accuracy"]),
+          num(r["joint_strict_accuracy"]), r["steps"], f"{r['train_seconds']:.0f}s",
+          "×".join(str(r["shape"][k]) for k in ("n_layers", "n_heads", "d_model")),
+          "yes" if r["trivial"] else "", _zoo_reason(r)] for r in rows],
+        ["case", "certified", "accuracy", "IIA", "strict", "joint strict", "steps", "training",
+         "layers×heads×d_model", "trivial", "why not"],
+    ))  # fmt: skip
+    certified = sum(r["passed"] for r in rows)
+    total = sum(r["size_bytes"] for r in rows)
+    click.echo(f"{certified} of {len(rows)} models certified; {total / 2**20:.1f} MiB of weights")
+
+
+@zoo.command("build")
+@click.option("--cases", "cases_arg", default="all", show_default=True, help="Comma-separated case names, or all.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="SIIT config value (repeatable).")
+def zoo_build(cases_arg: str, settings: tuple[str, ...]) -> None:
+    """Train and certify a model for every case into the zoo (cheapest case first).
+
+    Resumable: a zoo model that meets the certificate is kept, one already tried with
+    the same settings is not tried again, and an interrupted training continues from
+    its checkpoint. Each finished case is installed in the zoo at once.
+    """
+    from tqdm import tqdm
+
+    from interpbench.runner import make_config
+    from interpbench.siit.config import SIITConfig
+    from interpbench.siit.zoo_build import build
+
+    config = make_config(SIITConfig, parse_settings(settings))
+    available = [c.name for c in registry.case_specs() if not c.not_compilable]
+    names = available if cases_arg == "all" else _names(cases_arg, available, "case")
+    cases = [registry.get_case(n) for n in names]
+    bar = tqdm(total=len(cases), desc="zoo", unit="case", file=sys.stderr)
+
+    def done(o) -> None:
+        bar.update(1)
+        state = "certified" if o.passed else ("FAILED" if o.action == "failed" else "not certified")
+        tqdm.write(f"case {o.case}: {o.action}, {state} ({o.detail}; {o.seconds:.0f}s)", file=sys.stderr)
+
+    try:
+        outcomes = build(cases, config, on_outcome=done)
+    finally:
+        bar.close()
+    certified = sum(o.passed for o in outcomes)
+    click.echo(f"{certified} of {len(outcomes)} cases certified; see `interpbench zoo`")
 
 
 # --- schemas -----------------------------------------------------------------------------

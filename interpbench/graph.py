@@ -110,10 +110,12 @@ class ComputationalGraph:
         return {r.name: i for i, r in enumerate(self.receivers)}
 
 
-def fold_node(name: str) -> str:
-    """Map an edge-level node name to its head-level node (InterpBench's granularity)."""
+def fold_node(name: str, *, merge_embeddings: bool = True) -> str:
+    """Map an edge-level node name to its head-level node (InterpBench's granularity):
+    a head's q/k/v inputs to the head, an MLP's input to the MLP, and (unless
+    ``merge_embeddings`` is off) both embeddings to ``blocks.0.hook_resid_pre``."""
     if name in (EMBED, POS_EMBED):
-        return RESID_PRE
+        return RESID_PRE if merge_embeddings else name
     if "_input[" in name:  # blocks.L.hook_q_input[H] -> blocks.L.attn.hook_result[H]
         prefix, _, rest = name.partition(".hook_")
         head = rest[rest.index("[") :]

@@ -29,9 +29,11 @@ def register_cases(register: Callable[..., None]) -> None:
 def register_loaders(register: Callable[..., None]) -> None:
     """Register model loaders.
 
-    Call ``register(name=..., description=..., load=...)``. ``load(case, seed=...,
-    options=...)`` returns an ``interpbench.LoadedModel``: a HookedTransformer, its
-    ground-truth circuit at edge level, and the token encoding.
+    Call ``register(name=..., description=..., load=..., granularity="qkv"|"head")``.
+    ``load(case, seed=..., options=...)`` returns an ``interpbench.LoadedModel``: a
+    HookedTransformer, its ground-truth circuit at edge level, and the token encoding.
+    ``granularity`` (default ``"head"``) is the finest level at which that circuit is
+    certified: ``"qkv"`` only when which of a head's q, k and v inputs carries what is known.
     """
 
 

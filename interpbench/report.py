@@ -22,14 +22,16 @@ class Loaded:
 
 
 def load_results(folder: str | Path) -> Loaded:
-    """Every valid record under ``folder``; invalid or newer-schema files are skipped by name."""
+    """Every valid record under ``folder``; invalid files and records of another schema version
+    (other metric conventions) are skipped by name."""
     rows, skipped = [], []
     for path in sorted(Path(folder).rglob("*.json")):
         try:
             raw = json.loads(path.read_text())
             version = raw.get("schema_version", 0) if isinstance(raw, dict) else 0
-            if version > SCHEMA_VERSION:
-                skipped.append(f"{path.name}: written by a newer schema (version {version})")
+            if version != SCHEMA_VERSION:
+                age = "newer" if isinstance(version, int) and version > SCHEMA_VERSION else "another"
+                skipped.append(f"{path.name}: written by {age} schema (version {version!r}, this is {SCHEMA_VERSION}); rerun the sweep")
                 continue
             result = RunResult.model_validate(raw)
         except (OSError, ValueError, ValidationError) as e:

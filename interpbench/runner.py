@@ -51,6 +51,7 @@ def make_task(case_name: str, loader: str, seed: int = 0, n_examples: int = DEFA
         clean=encode(clean, loaded.input_encoding),
         corrupted=encode(corrupted, loaded.input_encoding),
         seed=seed,
+        granularity=loader_spec.granularity,
     )
 
 
@@ -131,6 +132,7 @@ def run(
         seed=seed,
         n_examples=int(task.clean.shape[0]),
         level=spec.level,
+        granularity=task.granularity if spec.level == "edge" else None,
         thresholds=[c.threshold for c in scores.sweep],
         versions=versions(),
         timings=Timings(load_seconds=t1 - t0, method_seconds=t2 - t1, metrics_seconds=t3 - t2, total_seconds=t3 - t0),

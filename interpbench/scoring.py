@@ -1,6 +1,13 @@
-"""Comparing scores with the ground truth: confusion sets, ROC curves and their areas.
+"""Comparing scores with the ground truth: granularity, confusion sets, ROC curves and their areas.
 
-Pure Python. Two areas are offered, because the field uses both:
+Pure Python. Scores and circuits are compared at the granularity the ground truth is
+certified at (``fold_scores``, ``fold_edges``): ``qkv`` keeps a head's q, k and v inputs
+apart (exact for compiled tracr models); ``head`` folds them into the head, as
+InterpBench promotes q/k/v nodes before scoring (a SIIT-trained model certifies which
+heads and MLPs implement the circuit, not how a head splits its work between q, k
+and v). The two embeddings stay separate senders at both levels.
+
+Two areas are offered, because the field uses both:
 
 - ``pessimistic_auc`` (InterpBench/ACDC): ROC points sorted by FPR (then TPR),
   points where TPR drops removed, padded with (0, 0) and (1, 1), and the area under
@@ -11,6 +18,34 @@ Pure Python. Two areas are offered, because the field uses both:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable, Literal
+
+from interpbench.graph import edge_key, fold_node, split_edge_key
+
+Granularity = Literal["qkv", "head"]
+GRANULARITIES: tuple[Granularity, ...] = ("qkv", "head")
+
+
+def fold_edge(key: str, granularity: Granularity) -> str:
+    """An edge key (``sender->receiver``) at ``granularity``."""
+    if granularity == "qkv":
+        return key
+    sender, receiver = split_edge_key(key)
+    return edge_key(fold_node(sender, merge_embeddings=False), fold_node(receiver, merge_embeddings=False))
+
+
+def fold_scores(scores: dict[str, float], granularity: Granularity) -> dict[str, float]:
+    """Edge scores at ``granularity``: a folded edge scores the best of the edges folded into it."""
+    out: dict[str, float] = {}
+    for key, score in scores.items():
+        folded = fold_edge(key, granularity)
+        out[folded] = max(score, out.get(folded, score))
+    return out
+
+
+def fold_edges(keys: Iterable[str], granularity: Granularity) -> set[str]:
+    """A set of edges at ``granularity``: a folded edge is in it if any edge folded into it is."""
+    return {fold_edge(k, granularity) for k in keys}
 
 
 @dataclass

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from interpbench import registry
 from interpbench.runner import DEFAULT_EXAMPLES, make_config, versions
-from interpbench.schemas import RunResult
+from interpbench.schemas import SCHEMA_VERSION, RunResult
 from interpbench.store import write_json_atomic
 
 
@@ -83,10 +83,10 @@ def grid(
 
 
 def is_finished(path: Path) -> bool:
-    """A record that exists and validates; a half-written or foreign file does not count."""
+    """A record of the current schema that exists and validates; a half-written or foreign
+    file, or one written with other metric conventions (another schema version), does not count."""
     try:
-        RunResult.model_validate_json(path.read_text())
-        return True
+        return RunResult.model_validate_json(path.read_text()).schema_version == SCHEMA_VERSION
     except (OSError, ValidationError, ValueError):
         return False
 

@@ -52,7 +52,9 @@ class DiscoveryTask:
     ``clean`` and ``corrupted`` are token ids ``[batch, pos]`` with BOS at position 0.
     ``metric(logits)`` scores outputs against the full model's outputs on ``clean``
     (KL for categorical cases, L2 for numerical ones; BOS excluded): 0 means
-    "behaves like the full model", larger means worse.
+    "behaves like the full model", larger means worse. ``granularity`` is the level
+    the loader certifies its ground truth at (``qkv`` or ``head``), where the headline
+    edge metrics are computed.
     """
 
     case: "CaseSpec"
@@ -60,6 +62,7 @@ class DiscoveryTask:
     clean: "torch.Tensor"
     corrupted: "torch.Tensor"
     seed: int
+    granularity: str = "qkv"
 
     @property
     def model(self) -> Any:

@@ -65,12 +65,58 @@ def _roc(
 
 
 def edge_roc(scores: Scores, task) -> MetricOutput:
+    """Edge ROC at both granularities; the headline ``edge_*`` names carry the one the
+    loader certifies (``task.granularity``), the others keep their ``edge_qkv_*`` and
+    ``edge_head_*`` names. Edges out of a sender that the loader's ablation cannot
+    change (``unrevealable_senders``) are scored neither as positives nor as negatives."""
+    from interpbench.scoring import GRANULARITIES, fold_edges, fold_scores
+
     if scores.level != "edge":
         return MetricOutput()
+    hidden = unrevealable_senders(task)
+
+    def visible(keys):
+        return {k for k in keys if split_edge_key(k)[0] not in hidden}
+
+    fine = _edge_scores(scores)
     truth = {edge_key(e.sender, e.receiver) for e in task.ground_truth.edges}
     selected = set(scores.selected) if scores.selected is not None else None
     swept = [set(c.selected) for c in scores.sweep]
-    return _roc("edge", _edge_scores(scores), truth, selected, swept)
+    out = MetricOutput(sets={"edge_unrevealable": sorted(k for k in fine if k not in visible(fine))})
+    for level in GRANULARITIES:
+        scored = fold_scores({k: v for k, v in fine.items() if k in visible(fine)}, level)
+        result = _roc(
+            f"edge_{level}",
+            scored,
+            visible(fold_edges(truth, level)),
+            None if selected is None else visible(fold_edges(selected, level)),
+            [visible(fold_edges(c, level)) for c in swept],
+        )
+        out.values.update(result.values)
+        out.sets.update(result.sets)
+        out.curves.update(result.curves)
+    certified = f"edge_{task.granularity}_"
+    for part in (out.values, out.sets, out.curves):
+        for key in [k for k in part if k.startswith(certified)]:
+            headline = "edge_" + key[len(certified) :]
+            part[headline] = part[key] if part is out.values else part.pop(key)
+    return out
+
+
+def unrevealable_senders(task) -> set[str]:
+    """Senders with an output that the loader's default ablation leaves unchanged on every
+    input (``hook_pos_embed`` under resample ablation: every input has the same positions;
+    a node computing only the sequence length on full-length data): no ablation of the run
+    can show that a circuit needs their edges. A sender whose output is zero everywhere
+    (an unused head of a compiled model) is not among them: it is plainly not needed, and
+    its edges stay negatives, as InterpBench counts them."""
+    engine = task.engine
+    clean = engine.clean_out.flatten(1)  # [S, B*P*D]
+    ablated = engine.ablated_outputs(task.ablation("auto")).expand_as(engine.clean_out).flatten(1)
+    size = clean.abs().amax(1)
+    unchanged = (clean - ablated).abs().amax(1) <= 1e-6 * size.clamp(min=1.0)
+    hidden = unchanged & (size > 1e-6)
+    return {s.name for s, h in zip(task.graph.senders, hidden.tolist()) if h}
 
 
 def node_roc(scores: Scores, task) -> MetricOutput:
@@ -121,7 +167,7 @@ def faithfulness(scores: Scores, task) -> MetricOutput:
 def register_metrics(register):
     register(
         name="edge-roc",
-        description="Edge TPR/FPR at the method's threshold (with TP/FP/FN/TN sets) and edge AUROC.",
+        description="Edge TPR/FPR at the method's threshold (with TP/FP/FN/TN sets) and edge AUROC, at the certified granularity.",
         compute=edge_roc,
     )
     register(

@@ -80,9 +80,14 @@ class CaseSpec(Spec):
 
 class LoaderSpec(Spec):
     load: Callable[..., Any]
+    #: The finest level at which the loader's ground truth is certified: ``qkv`` when which
+    #: of a head's q, k and v inputs carries what is known (compiled tracr models), ``head``
+    #: when only which heads and MLPs implement the circuit is (SIIT-trained models). The
+    #: headline edge metrics are computed at this level.
+    granularity: Literal["qkv", "head"] = "head"
 
     def info(self) -> LoaderInfo:
-        return LoaderInfo(name=self.name, description=self.description, plugin=self.plugin)
+        return LoaderInfo(name=self.name, description=self.description, plugin=self.plugin, granularity=self.granularity)
 
 
 class MethodSpec(Spec):

@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = 1
+#: 2: headline edge metrics at the loader's certified granularity (edge_qkv_*, edge_head_* beside them).
+SCHEMA_VERSION = 2
 
 Level = Literal["edge", "node"]
 Value = str | int | float | bool
@@ -45,6 +46,9 @@ class LoaderInfo(Strict):
     name: str
     description: str
     plugin: str = ""
+    granularity: Literal["qkv", "head"] = Field(
+        "head", description="The level its ground truth is certified at; headline edge metrics are computed there."
+    )
 
 
 class MethodInfo(Strict):
@@ -182,6 +186,11 @@ class RunResult(Strict):
     error: str | None = None
     n_examples: int = 0
     level: Level | None = None
+    granularity: Literal["qkv", "head"] | None = Field(
+        None,
+        description="The level of the headline edge metrics (edge_auroc, edge_tpr, ...): the loader's certified "
+        "granularity. edge_qkv_* and edge_head_* hold both levels.",
+    )
     thresholds: list[float] = []
     versions: dict[str, str]
     timings: Timings | None = None

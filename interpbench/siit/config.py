@@ -70,6 +70,13 @@ class SIITConfig(BaseModel):
         "the strict loss shrink an unmapped node's input dependence directly.",
     )
     strict_p: float = Field(0.5, gt=0, le=1)
+    strict_joint_share: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Share of strict samples that resample every unmapped node at once, as a discovery method "
+        "ablates them (what the joint strict accuracy certifies); 0 before it existed.",
+    )
     iit_weight: float = Field(1.0, ge=0)
     strict_weight: float = Field(1.0, ge=0)
     behavior_weight: float = Field(1.0, ge=0)
@@ -77,6 +84,9 @@ class SIITConfig(BaseModel):
     # evaluation, early stopping, recovery
     eval_every: int = Field(100, ge=1)
     threshold: float = Field(0.995, gt=0, le=1, description="Accuracy, IIA and strict accuracy must reach it.")
+    joint_threshold: float = Field(
+        0.99, gt=0, le=1, description="Joint strict accuracy (every unmapped node resampled at once) must reach it."
+    )
     early_stop: bool = Field(True, description="Stop as soon as the threshold is reached.")
     atol: float = Field(0.05, gt=0, description="Numerical outputs match when |LL - HL| < atol.")
     restore_best_after: int = Field(

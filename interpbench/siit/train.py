@@ -257,6 +257,9 @@ class _Trainer:
             chosen[torch.arange(B), strict_pick] = True  # at least one node per sample
             strict_mask = torch.zeros((B, n_sites), dtype=torch.bool)
             strict_mask[:, self.unmapped_ll] = chosen
+        if n_unmap and c.strict_joint_share > 0:
+            every = torch.rand(B, generator=g) < c.strict_joint_share
+            strict_mask[every.nonzero()[:, None], self.unmapped_ll] = True
         terms = []  # (name, weight, assign, target)
         if n_map and c.iit_weight > 0:
             terms.append(("iit", c.iit_weight, as_mask(self.mapped_ll[iit_pick]), y_iit))
@@ -453,7 +456,7 @@ def _train(case, config: SIITConfig, out: Path, progress, resume: bool, compiled
         at_end = trainer.step >= config.max_steps
         if trainer.step % config.eval_every == 0 or at_end:
             result = trainer.evaluate()
-            passed = result.passed(config.threshold)
+            passed = result.passed(config.threshold, config.joint_threshold)
             restored = trainer.note_eval(result, allow_restore=not passed)
             trainer.history.append(
                 {
@@ -464,6 +467,7 @@ def _train(case, config: SIITConfig, out: Path, progress, resume: bool, compiled
                     "accuracy": result.accuracy,
                     "iia": result.iia,
                     "strict_accuracy": result.strict_accuracy,
+                    "joint_strict_accuracy": result.joint_strict_accuracy,
                     "passed": passed,
                     "restored_best": restored,
                 }
@@ -484,14 +488,15 @@ def _train(case, config: SIITConfig, out: Path, progress, resume: bool, compiled
     if not passed and trainer.best is not None and not done:
         # keep the best state seen, not whatever the run ended on
         current = trainer.history[-1] if trainer.history else None
-        cur_score = min(current["accuracy"], current["iia"], current["strict_accuracy"]) if current else -1
+        keys = ("accuracy", "iia", "strict_accuracy", "joint_strict_accuracy")
+        cur_score = min(current[k] for k in keys) if current else -1
         if trainer.best["score"] > cur_score:
             trainer.ll.load_state_dict(trainer.best["model"])
             final_from = f"best (step {trainer.best['step']})"
     if not done:
         save_checkpoint(trainer, out, done=True)
     final = trainer.evaluate(node_effects=True)
-    passed = final.passed(config.threshold)
+    passed = final.passed(config.threshold, config.joint_threshold)
     meta = _meta(s, config, trainer, final, passed, stopped, final_from, setup_seconds)
     model = _write_outputs(out, trainer.ll, s, meta)
     report("done", losses, final, passed)
@@ -520,6 +525,7 @@ def _meta(s: _Setup, config, trainer: _Trainer, final: EvalResult, passed, stopp
         "seed": config.seed,
         "passed": passed,
         "threshold": config.threshold,
+        "joint_threshold": config.joint_threshold,
         "stopped": stopped,
         "steps": trainer.step,
         "steps_to_pass": steps_to_pass,

@@ -29,6 +29,9 @@ def find(case: str) -> Path | None:
 
 def entries() -> list[dict]:
     """The zoo's models with their recorded training and evaluation numbers."""
+    from interpbench import registry
+
+    trivial = {c.name: c.trivial for c in registry.case_specs()}
     rows = []
     for meta_file in sorted(ZOO.glob("case-*/meta.json"), key=lambda p: int(p.parent.name.split("-")[1])):
         meta = json.loads(meta_file.read_text())
@@ -40,6 +43,11 @@ def entries() -> list[dict]:
             "accuracy": metrics.get("accuracy"),
             "iia": metrics.get("iia"),
             "strict_accuracy": metrics.get("strict_accuracy"),
+            "joint_strict_accuracy": metrics.get("joint_strict_accuracy"),
+            "joint_strict_sequences": metrics.get("joint_strict_sequences"),
+            "threshold": meta.get("threshold", 0.995),
+            "joint_threshold": meta.get("joint_threshold", meta.get("hyperparameters", {}).get("joint_threshold", 0.99)),
+            "trivial": trivial.get(str(meta["case"]), False),
             "steps": meta.get("steps"),
             "train_seconds": meta.get("seconds"),
             "seed": meta.get("seed"),

@@ -19,19 +19,38 @@ def interpbench(*args, env=None):
     )
 
 
-def test_the_zoo_holds_at_least_ten_passing_models_under_10_mb():
+CERTIFIED = [e["case"] for e in zoo.entries() if e["passed"]]
+SAMPLE = [c for c in ("3", "7", "13", "14") if c in CERTIFIED]  # the cases whose joint strict accuracy once failed
+
+
+def test_the_zoo_is_certified_and_small():
     rows = zoo.entries()
-    assert len(rows) >= 10
-    assert all(r["passed"] and min(r["accuracy"], r["iia"], r["strict_accuracy"]) >= 0.995 for r in rows)
-    assert sum(r["size_bytes"] for r in rows) < 10 * 2**20
+    assert len(CERTIFIED) >= 16
+    for r in rows:
+        if r["passed"]:
+            assert min(r["accuracy"], r["iia"], r["strict_accuracy"]) >= r["threshold"]
+            assert r["joint_strict_accuracy"] >= r["joint_threshold"], r["case"]
+        else:  # an uncertified model is listed with its numbers, and no loader serves it
+            assert zoo.find(r["case"]) is None or zoo.find(r["case"]) != zoo.zoo_dir(r["case"])
+    assert sum(r["size_bytes"] for r in rows) < 50 * 2**20
 
 
-@pytest.mark.parametrize("case", ZOO_CASES)
-def test_zoo_models_still_meet_the_thresholds(case):
+def _meets_its_certificate(case):
     from interpbench.siit.store import evaluate_directory
 
     result = evaluate_directory(case, zoo.zoo_dir(case), node_effects=False)
-    assert min(result.accuracy, result.iia, result.strict_accuracy) >= 0.995
+    assert result.passed(0.995, 0.99), (result.accuracy, result.iia, result.strict_accuracy, result.joint_strict_accuracy)
+
+
+@pytest.mark.parametrize("case", SAMPLE)
+def test_zoo_models_still_meet_their_certificate(case):
+    _meets_its_certificate(case)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [c for c in CERTIFIED if c not in SAMPLE])
+def test_every_zoo_model_still_meets_its_certificate(case):
+    _meets_its_certificate(case)
 
 
 def test_zoo_listing_json():
@@ -75,3 +94,20 @@ def test_missing_model_is_one_clear_line(tmp_path):
 def test_bad_training_setting_is_one_clear_line():
     proc = interpbench("train", "--case", "3", "--set", "lr=fast")
     assert proc.returncode != 0 and "invalid value for lr" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_eval_gives_a_verdict_and_fails_on_a_model_that_misses_its_certificate(tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    broken = tmp_path / "broken-3"
+    shutil.copytree(zoo.zoo_dir("3"), broken)
+    state = load_file(str(broken / "model.safetensors"))
+    state["unembed.W_U"] = state["unembed.W_U"] * 0.0  # the output no longer depends on anything
+    save_file(state, str(broken / "model.safetensors"))
+    proc = interpbench("eval", "--case", "3", "--model-dir", str(broken))
+    assert proc.returncode == 1
+    assert "certificate: does NOT meet" in proc.stdout and "joint strict accuracy" in proc.stdout
+    ok = interpbench("eval", "--case", "3")
+    assert ok.returncode == 0 and "certificate: meets" in ok.stdout

@@ -1,0 +1,122 @@
+"""Train and certify the whole zoo: one command, resumable, every case accounted for.
+
+For each case (cheapest first, by the size of its compiled model) the build either
+keeps the zoo's model, when re-evaluation shows it meets the full certificate (joint
+strict accuracy included), or trains one with SIIT in a work folder (checkpointed, so
+an interrupted build resumes mid-training) and installs the result in the zoo. A model
+that misses the certificate is installed too, with ``"passed": false`` and its numbers:
+it is listed by ``interpbench zoo`` with the reason, and no loader serves it. Every
+finished case is in the zoo at once, so nothing done is lost when the build stops.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from interpbench.siit import zoo
+
+
+@dataclass
+class Outcome:
+    case: str
+    action: str  # "kept" | "trained" | "failed" (an error, not an uncertified model)
+    passed: bool
+    seconds: float
+    detail: str = ""
+
+
+def work_root() -> Path:
+    from interpbench.compiler.cache import cache_root
+
+    return cache_root() / "zoo-build"
+
+
+def build_order(cases: list) -> list:
+    """Cheapest first: the compiled model's parameter count, then the case number."""
+    from interpbench.compiler import load_compiled
+
+    def cost(case) -> tuple[int, str]:
+        return sum(p.numel() for p in load_compiled(case).model.parameters()), case.name
+
+    return sorted(cases, key=cost)
+
+
+def certify_in_place(case, directory: Path) -> bool:
+    """Re-evaluate a zoo model (on its own validation pairs) and record the full certificate
+    in its ``meta.json``; returns whether it passes."""
+    from interpbench.siit.config import SIITConfig
+    from interpbench.siit.store import evaluate_directory, read_meta
+
+    meta = read_meta(directory)
+    config = SIITConfig(**{k: v for k, v in meta["hyperparameters"].items() if k in SIITConfig.model_fields})
+    result = evaluate_directory(case, directory)
+    passed = result.passed(config.threshold, config.joint_threshold)
+    meta.update(metrics=result.to_dict(), passed=passed, joint_threshold=config.joint_threshold)
+    _write_text(directory / "meta.json", json.dumps(meta, indent=2) + "\n")
+    return passed
+
+
+def install(source: Path, case_name: str) -> Path:
+    """Copy a finished training's files into the zoo, replacing what was there atomically."""
+    from interpbench.siit.train import FILES
+
+    target = zoo.zoo_dir(case_name)
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in FILES:
+        shutil.copy2(source / name, tmp / name)
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def build_case(case, config, *, progress=None) -> Outcome:
+    from interpbench.siit.store import read_meta
+    from interpbench.siit.train import CHECKPOINT, train
+
+    t0 = time.perf_counter()
+    existing = zoo.zoo_dir(case.name)
+    if (existing / "meta.json").exists():
+        meta = read_meta(existing)
+        if meta.get("metrics", {}).get("joint_strict_accuracy") is None:
+            if certify_in_place(case, existing):
+                return Outcome(case.name, "kept", True, time.perf_counter() - t0, "re-certified")
+        elif meta.get("passed") or meta.get("hyperparameters") == config.model_dump(mode="json"):
+            # certified, or already tried with these settings: a rerun would give the same model
+            return Outcome(case.name, "kept", bool(meta.get("passed")), 0.0, "already built")
+    work = work_root() / f"case-{case.name}"
+    result = train(case, config, work, progress=progress, resume=(work / CHECKPOINT).exists())
+    install(work, case.name)
+    return Outcome(case.name, "trained", result.passed, time.perf_counter() - t0, f"{result.steps} steps")
+
+
+def build(cases: list, config, *, on_outcome: Callable[[Outcome], None] | None = None, progress=None) -> list[Outcome]:
+    """Build the zoo for ``cases`` (cheapest first); a case whose training raises is
+    reported and the build goes on."""
+    outcomes = []
+    for case in build_order(cases):
+        try:
+            outcome = build_case(case, config.model_copy(), progress=progress)
+        except Exception as e:  # one case's failure must not stop the rest of a long build
+            outcome = Outcome(case.name, "failed", False, 0.0, f"{type(e).__name__}: {e}")
+        outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+    return outcomes
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -1,0 +1,53 @@
+"""`interpbench zoo build`: keeps what is certified, trains what is missing, resumes, installs at once."""
+
+import json
+import shutil
+
+import pytest
+
+from interpbench import registry
+from interpbench.siit import zoo, zoo_build
+from interpbench.siit.config import SIITConfig
+
+
+@pytest.fixture
+def private_zoo(tmp_path, monkeypatch):
+    root = tmp_path / "zoo"
+    root.mkdir()
+    monkeypatch.setattr(zoo, "ZOO", root)
+    monkeypatch.setenv("INTERPBENCH_CACHE", str(tmp_path / "cache"))
+    return root
+
+
+def test_a_model_certified_before_joint_strict_accuracy_is_recertified_in_place(private_zoo):
+    shutil.copytree(zoo_build.Path(zoo.__file__).parents[1] / "zoo" / "case-8", private_zoo / "case-8")
+    meta = json.loads((private_zoo / "case-8" / "meta.json").read_text())
+    for k in ("joint_strict_accuracy", "joint_strict_sequences"):
+        meta["metrics"].pop(k, None)
+    (private_zoo / "case-8" / "meta.json").write_text(json.dumps(meta))
+    (outcome,) = zoo_build.build([registry.get_case("8")], SIITConfig())
+    assert (outcome.action, outcome.passed) == ("kept", True)
+    meta = json.loads((private_zoo / "case-8" / "meta.json").read_text())
+    assert meta["metrics"]["joint_strict_accuracy"] >= 0.99 and meta["passed"]
+
+
+def test_a_missing_case_is_trained_installed_and_not_trained_twice(private_zoo):
+    case = registry.get_case("33")
+    config = SIITConfig(max_steps=300)
+    (first,) = zoo_build.build([case], config)
+    assert first.action == "trained" and first.passed
+    assert zoo.find("33") == private_zoo / "case-33"
+    assert sorted(p.name for p in (private_zoo / "case-33").iterdir()) == sorted(
+        ["model.safetensors", "config.json", "circuit.json", "meta.json"]
+    )
+    (second,) = zoo_build.build([case], config)
+    assert second.action == "kept" and second.detail == "already built"
+
+
+def test_one_failing_case_does_not_stop_the_build(private_zoo, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(zoo_build, "build_case", broken)
+    outcomes = zoo_build.build([registry.get_case("33"), registry.get_case("8")], SIITConfig())
+    assert [o.action for o in outcomes] == ["failed", "failed"] and "boom" in outcomes[0].detail
