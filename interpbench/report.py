@@ -12,7 +12,11 @@ from pydantic import ValidationError
 from interpbench.schemas import SCHEMA_VERSION, RunResult
 
 CURVES = ("edge_roc", "node_roc")
-SCORE_COLUMNS = ["edge_auroc", "node_auroc", "edge_tpr", "edge_fpr", "node_tpr", "node_fpr", "faithfulness"]
+SCORE_COLUMNS = [
+    "edge_auroc", "node_auroc", "edge_tpr", "edge_fpr", "node_tpr", "node_fpr", "faithfulness",
+    "edge_qkv_auroc", "edge_head_auroc",
+]  # fmt: skip
+BOOTSTRAP_RESAMPLES = 10_000
 
 
 @dataclass
@@ -54,27 +58,85 @@ def load_results(folder: str | Path) -> Loaded:
         row["constant_circuit_nodes"] = ", ".join(result.sets.get("node_gt_constant", []))
         rows.append(row)
     frame = pd.DataFrame(rows, columns=None if rows else ["case", "loader", "method", "status", *SCORE_COLUMNS])
+    frame["variant"] = variants(frame)
     return Loaded(frame, skipped)
+
+
+def variants(frame: pd.DataFrame) -> pd.Series:
+    """Each run's method, and where the folder holds several configurations of it, the
+    settings that tell them apart: ``acdc [ablation=resample]``. Different
+    configurations of one method are never averaged together."""
+    labels = frame["method"].astype(str).copy() if "method" in frame else pd.Series(dtype=str)
+    if frame.empty or "config" not in frame:
+        return labels
+    for method, group in frame.groupby("method"):
+        configs = {c: json.loads(c) for c in group["config"].unique()}
+        if len(configs) < 2:
+            continue
+        keys = sorted({k for cfg in configs.values() for k in cfg})
+        differing = [k for k in keys if len({json.dumps(cfg.get(k), sort_keys=True) for cfg in configs.values()}) > 1]
+        for raw, cfg in configs.items():
+            settings = ", ".join(f"{k}={json.dumps(cfg.get(k)) if not isinstance(cfg.get(k), str) else cfg[k]}" for k in differing)
+            labels[(frame["method"] == method) & (frame["config"] == raw)] = f"{method} [{settings}]"
+    return labels
+
+
+def bootstrap_ci(values: list[float], statistic: str = "mean", level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean (or median) over ``values`` (cases
+    resampled with replacement, ``BOOTSTRAP_RESAMPLES`` times, a fixed seed)."""
+    import numpy as np
+
+    xs = np.asarray([v for v in values if v is not None and not pd.isna(v)], dtype=float)
+    if len(xs) == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    samples = xs[rng.integers(0, len(xs), size=(BOOTSTRAP_RESAMPLES, len(xs)))]
+    stats = samples.mean(1) if statistic == "mean" else np.median(samples, 1)
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(stats, [tail, 100 - tail])
+    return float(low), float(high)
 
 
 def _case_order(cases) -> list:
     return sorted(cases, key=lambda c: (not str(c).isdigit(), int(c) if str(c).isdigit() else 0, str(c)))
 
 
-def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean and median AUROC per method and loader, over cases, with the case count."""
+def leaderboard(frame: pd.DataFrame, metrics: tuple[str, ...] = ("edge_auroc", "node_auroc")) -> pd.DataFrame:
+    """Per method variant and loader, over cases (seeds averaged first): the case count and,
+    for each metric, mean and median with 95 % bootstrap intervals. Best mean first."""
     ok = frame[frame["status"] == "ok"]
     if ok.empty:
         return pd.DataFrame()
-    per_case = ok.groupby(["method", "loader", "case"])[["edge_auroc", "node_auroc"]].mean().reset_index()
-    table = per_case.groupby(["method", "loader"]).agg(
-        cases=("case", "nunique"),
-        edge_auroc_mean=("edge_auroc", "mean"),
-        edge_auroc_median=("edge_auroc", "median"),
-        node_auroc_mean=("node_auroc", "mean"),
-        node_auroc_median=("node_auroc", "median"),
-    )
-    return table.sort_values(["edge_auroc_mean", "node_auroc_mean"], ascending=False).reset_index()
+    keys = ["variant", "loader"]
+    per_case = ok.groupby([*keys, "method", "case"])[list(metrics)].mean().reset_index()
+    rows = []
+    for (variant, loader, method), group in per_case.groupby([*keys, "method"]):
+        row = {"method": method, "variant": variant, "loader": loader, "cases": group["case"].nunique()}
+        for metric in metrics:
+            values = group[metric].dropna().tolist()
+            row[f"{metric}_mean"] = sum(values) / len(values) if values else float("nan")
+            row[f"{metric}_mean_ci_low"], row[f"{metric}_mean_ci_high"] = bootstrap_ci(values, "mean")
+            row[f"{metric}_median"] = float(pd.Series(values).median()) if values else float("nan")
+            row[f"{metric}_median_ci_low"], row[f"{metric}_median_ci_high"] = bootstrap_ci(values, "median")
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return table.sort_values([f"{m}_mean" for m in metrics], ascending=False, na_position="last").reset_index(drop=True)
+
+
+def leaderboard_table(board: pd.DataFrame) -> pd.DataFrame:
+    """The leaderboard for reading: each number with its interval, ``n/a`` where a metric
+    does not apply (a node-level method has no edge AUROC)."""
+    if board.empty:
+        return board
+    out = board[["variant", "loader", "cases"]].rename(columns={"variant": "method"})
+    metrics = [c[: -len("_mean")] for c in board.columns if c.endswith("_mean")]
+    for metric in metrics:
+        for stat in ("mean", "median"):
+            value, low, high = (board[f"{metric}_{stat}{suffix}"] for suffix in ("", "_ci_low", "_ci_high"))
+            out[f"{metric.replace('_', ' ')} {stat} [95% CI]"] = [
+                "n/a" if pd.isna(v) else f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in zip(value, low, high)
+            ]
+    return out
 
 
 def per_case(frame: pd.DataFrame, metric: str = "edge_auroc") -> pd.DataFrame:
@@ -82,9 +144,9 @@ def per_case(frame: pd.DataFrame, metric: str = "edge_auroc") -> pd.DataFrame:
     ok = frame[frame["status"] == "ok"]
     if ok.empty:
         return pd.DataFrame()
-    table = ok.pivot_table(index="case", columns=["loader", "method"], values=metric, aggfunc="mean")
+    table = ok.pivot_table(index="case", columns=["loader", "variant"], values=metric, aggfunc="mean")
     table = table.reindex(_case_order(table.index))
-    table.columns = [f"{method} ({loader})" for loader, method in table.columns]
+    table.columns = [f"{variant} ({loader})" for loader, variant in table.columns]
     if "constant_circuit_nodes" in ok:
         # Circuit nodes whose output never varies over the data: invisible to ablations.
         constant = ok.groupby("case")["constant_circuit_nodes"].agg(lambda v: max(v, key=len))
@@ -108,7 +170,7 @@ def pairwise(frame: pd.DataFrame, metric: str = "edge_auroc") -> pd.DataFrame:
     ok = frame[(frame["status"] == "ok") & frame[metric].notna()]
     rows = []
     for loader, group in ok.groupby("loader"):
-        table = group.pivot_table(index="case", columns="method", values=metric, aggfunc="mean")
+        table = group.pivot_table(index="case", columns="variant", values=metric, aggfunc="mean")
         methods = sorted(table.columns)
         for i, a in enumerate(methods):
             for b in methods[i + 1 :]:
@@ -136,7 +198,7 @@ def plot_box(frame: pd.DataFrame, path: Path, metric: str = "edge_auroc") -> Pat
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups = sorted(ok.groupby(["method", "loader"])[metric], key=lambda g: -g[1].mean())
+    groups = sorted(ok.groupby(["variant", "loader"])[metric], key=lambda g: -g[1].mean())
     fig, ax = plt.subplots(figsize=(1.6 * len(groups) + 2, 4))
     ax.boxplot([g[1].tolist() for g in groups], tick_labels=[f"{m}\n({l})" for (m, l), _ in groups])
     ax.set_ylabel(metric)
@@ -168,7 +230,7 @@ def plot_roc(frame: pd.DataFrame, case: str, path: Path, curve: str = "edge_roc"
         for x, y in points[1:]:
             xs += [x, x]
             ys += [ys[-1], y]
-        ax.plot(xs, ys, label=f"{row.method} ({row.loader})", drawstyle="default")
+        ax.plot(xs, ys, label=f"{row.variant} ({row.loader})", drawstyle="default")
     ax.plot([0, 1], [0, 1], ":", color="grey")
     ax.set_xlabel("FPR")
     ax.set_ylabel("TPR")
@@ -211,7 +273,7 @@ def render(folder: str | Path, fmt: str = "markdown", metric: str = "edge_auroc"
 
     loaded = load_results(folder)
     frame = loaded.frame
-    board, cases = leaderboard(frame), per_case(frame, metric)
+    board, cases = leaderboard_table(leaderboard(frame)), per_case(frame, metric)
     stats = pairwise(frame, metric) if not frame.empty else pd.DataFrame()
     failed = frame[frame["status"] == "failed"] if not frame.empty else frame
     if fmt == "csv":

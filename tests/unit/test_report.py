@@ -80,3 +80,29 @@ def test_every_format_renders(results, fmt):
         assert len(pd.read_csv(__import__("io").StringIO(text))) == 8
     if fmt == "html":
         assert "<img src=\"data:image/png;base64," in text
+
+
+def test_configurations_of_one_method_are_separate_rows(tmp_path):
+    """Two ablations of ACDC on one case are two variants, never one averaged row."""
+    for ablation, auroc in (("resample", 0.6), ("auto", 1.0)):
+        data = record("3", "acdc", auroc)
+        data["config"] = {"ablation": ablation, "threshold": 0.025}
+        (tmp_path / f"acdc-{ablation}.json").write_text(json.dumps(data))
+    board = leaderboard(load_results(tmp_path).frame).set_index("variant")
+    assert board.loc["acdc [ablation=auto]", "edge_auroc_mean"] == 1.0
+    assert board.loc["acdc [ablation=resample]", "edge_auroc_mean"] == 0.6
+    assert set(pairwise(load_results(tmp_path).frame)[["method_a", "method_b"]].iloc[0]) == set(board.index)
+
+
+def test_bootstrap_intervals_contain_the_statistic_and_shrink_with_more_cases(results):
+    from interpbench.report import bootstrap_ci
+
+    board = leaderboard(load_results(results).frame).set_index("method")
+    row = board.loc["acdc"]
+    assert row["edge_auroc_mean_ci_low"] <= row["edge_auroc_mean"] <= row["edge_auroc_mean_ci_high"]
+    assert row["edge_auroc_median_ci_low"] <= row["edge_auroc_median"] <= row["edge_auroc_median_ci_high"]
+    assert bootstrap_ci([0.7] * 5) == (0.7, 0.7)
+    few, many = bootstrap_ci([0.0, 1.0] * 3), bootstrap_ci([0.0, 1.0] * 300)
+    assert many[1] - many[0] < few[1] - few[0]
+    assert few[0] >= 0.0 and few[1] <= 1.0
+    assert bootstrap_ci([0.2, 0.4, 0.9]) == bootstrap_ci([0.2, 0.4, 0.9])  # seeded: the same interval every time
