@@ -132,7 +132,7 @@ def run(
         seed=seed,
         n_examples=int(task.clean.shape[0]),
         level=spec.level,
-        granularity=task.granularity if spec.level == "edge" else None,
+        granularity=task.granularity,
         thresholds=[c.threshold for c in scores.sweep],
         versions=versions(),
         timings=Timings(load_seconds=t1 - t0, method_seconds=t2 - t1, metrics_seconds=t3 - t2, total_seconds=t3 - t0),

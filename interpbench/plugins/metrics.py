@@ -68,20 +68,25 @@ def edge_roc(scores: Scores, task) -> MetricOutput:
     """Edge ROC at both granularities; the headline ``edge_*`` names carry the one the
     loader certifies (``task.granularity``), the others keep their ``edge_qkv_*`` and
     ``edge_head_*`` names. Edges out of a sender that the loader's ablation cannot
-    change (``unrevealable_senders``) are scored neither as positives nor as negatives."""
+    change (``unrevealable_senders``) are scored neither as positives nor as negatives.
+    Node-level scores are scored too, by the edges their node circuits induce (InterpBench's
+    convention for node-level subnetwork probing)."""
     from interpbench.scoring import GRANULARITIES, fold_edges, fold_scores
 
-    if scores.level != "edge":
-        return MetricOutput()
     hidden = unrevealable_senders(task)
 
     def visible(keys):
         return {k for k in keys if split_edge_key(k)[0] not in hidden}
 
-    fine = _edge_scores(scores)
     truth = {edge_key(e.sender, e.receiver) for e in task.ground_truth.edges}
-    selected = set(scores.selected) if scores.selected is not None else None
-    swept = [set(c.selected) for c in scores.sweep]
+    if scores.level == "edge":
+        fine = _edge_scores(scores)
+        selected = set(scores.selected) if scores.selected is not None else None
+        swept = [set(c.selected) for c in scores.sweep]
+    else:  # InterpBench's convention for node-level methods: a circuit of nodes holds every edge between them
+        fine = induced_edge_scores(scores.nodes, task.graph)
+        selected = None if scores.selected is None else induced_edges(set(scores.selected), task.graph)
+        swept = [induced_edges(set(c.selected), task.graph) for c in scores.sweep]
     out = MetricOutput(sets={"edge_unrevealable": sorted(k for k in fine if k not in visible(fine))})
     for level in GRANULARITIES:
         scored = fold_scores({k: v for k, v in fine.items() if k in visible(fine)}, level)
@@ -101,6 +106,32 @@ def edge_roc(scores: Scores, task) -> MetricOutput:
             headline = "edge_" + key[len(certified) :]
             part[headline] = part[key] if part is out.values else part.pop(key)
     return out
+
+
+def _endpoints(sender: str, receiver: str) -> tuple[str, str]:
+    return fold_node(sender, merge_embeddings=False), fold_node(receiver, merge_embeddings=False)
+
+
+def induced_edge_scores(node_scores: dict[str, float], graph) -> dict[str, float]:
+    """Edge scores of a node-level method: an edge is kept at a threshold when both its
+    nodes are, so it scores the lower of its two nodes' scores (embeddings and the final
+    residual stream are always kept)."""
+    always = float("inf")
+    out = {}
+    for s, r in graph.edges:
+        a, b = _endpoints(s, r)
+        out[edge_key(s, r)] = min(node_scores.get(a, always), node_scores.get(b, always))
+    return out
+
+
+def induced_edges(nodes: set[str], graph) -> set[str]:
+    """The edges between a node circuit's nodes (embeddings and the output always in it)."""
+    universe = set(graph.nodes)
+    return {
+        edge_key(s, r)
+        for s, r in graph.edges
+        if all(n in nodes or n not in universe for n in _endpoints(s, r))
+    }
 
 
 def unrevealable_senders(task) -> set[str]:

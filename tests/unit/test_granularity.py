@@ -127,3 +127,21 @@ def test_a_sender_that_is_zero_everywhere_stays_a_negative():
     task.engine._ablated[1] = 0.0
     out = edge_roc(scores(), task)
     assert out.sets["edge_unrevealable"] == []
+
+
+def test_node_scores_are_scored_on_the_edges_their_circuits_induce():
+    """InterpBench's convention for node-level methods: a node circuit holds every edge
+    between its nodes; embeddings and the output are always in it."""
+    from interpbench.plugins.metrics import induced_edge_scores, induced_edges
+
+    graph = g.ComputationalGraph(1, 1, has_mlps=False)
+    induced = induced_edge_scores({HEAD: 0.7}, graph)
+    assert induced[key(E, Q)] == induced[key(P, V)] == induced[key(HEAD, OUT)] == 0.7
+    assert induced[key(E, OUT)] == float("inf")  # between two always-kept ends
+    assert induced_edges(set(), graph) == {key(E, OUT), key(P, OUT)}
+    assert len(induced_edges({HEAD}, graph)) == 9
+    # Ranking: E->OUT and P->OUT (negatives) above everything else, which ties at 0.7:
+    # the ROC goes (0, 0) -> (2/6, 0) -> (1, 1), so the pessimistic AUROC is 0.
+    out = edge_roc(Scores(level="node", nodes={HEAD: 0.7}, selected=[HEAD]), StubTask({(E, Q), (E, V), (HEAD, OUT)}, "qkv"))
+    assert out.values["edge_auroc"] == 0.0
+    assert out.values["edge_tpr"] == 1.0 and out.values["edge_fpr"] == 1.0

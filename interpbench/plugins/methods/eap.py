@@ -11,9 +11,19 @@ full model, so the attribution target is the model's own answer: the log-probabi
 of the full model's class (categorical cases) or the output value (numerical ones).
 Attributions are taken per example and their absolute values averaged, so that
 effects of opposite sign on different inputs do not cancel.
+
+``score="interpbench"`` reproduces InterpBench's EAP instead (auto-circuit's
+``mask_gradient_prune_scores`` with ``grad_function="logit"``, the whole data as one
+batch): the signed gradient of InterpBench's loss with respect to each edge's mask,
+``(ablated_s - clean_s) · dL/d input_r`` summed over examples and positions, where L is
+the batch-mean cross-entropy of the true (HL) answers for categorical cases and their
+mean absolute error for numerical ones. Edges are ranked by the absolute value of that
+sum, as auto-circuit orders them: effects of opposite sign on different examples cancel.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field
 
@@ -27,6 +37,12 @@ class EAPConfig(AblationConfig):
     """
 
     relative_threshold: float = Field(0.01, ge=0, le=1, description="Keep edges scoring at least this fraction of the best.")
+    score: Literal["abs-mean", "interpbench"] = Field(
+        "abs-mean",
+        description="abs-mean: per-example attributions' absolute values averaged over examples; interpbench: "
+        "InterpBench's gradient of its loss (cross-entropy or mean absolute error to the true answers), signed "
+        "contributions summed over the batch, then its absolute value.",
+    )
 
 
 class EAPIGConfig(EAPConfig):
@@ -57,29 +73,62 @@ def attribution_target(task, answer=None):
     return target
 
 
-def attribution_scores(task, mean_grads, ablation: str) -> list[float]:
-    """Per-edge mean over examples of |(clean_s - ablated_s) · grad_r|."""
+def interpbench_target(task):
+    """InterpBench's EAP loss, negated so that (like ``attribution_target``) larger is
+    better: the batch-mean cross-entropy of the true answers (summed over positions 1..)
+    for categorical cases, the mean absolute error to them for numerical ones. The true
+    answers are the compiled (HL) model's outputs on the clean inputs."""
+    import torch
+
+    from interpbench.compiler import load_compiled
+
+    with torch.no_grad():
+        truth = load_compiled(task.case).model(task.clean)
+    if task.categorical:
+        answer = truth.argmax(-1)[:, 1:]
+
+        def target(logits):
+            return logits[:, 1:].log_softmax(-1).gather(-1, answer[..., None]).sum() / logits.shape[0]
+
+    else:
+        answer = truth[:, 1:, 0]
+
+        def target(logits):
+            return -(logits[:, 1:, 0] - answer).abs().mean()
+
+    return target
+
+
+def attribution_scores(task, grads, ablation: str, score: str = "abs-mean") -> list[float]:
+    """Per edge: the mean over examples of |(clean_s - ablated_s) · grad_r| (``abs-mean``), or the
+    absolute value of its signed sum over examples (``interpbench``; for L the negated target,
+    ``(clean_s - ablated_s) · grad_r`` is auto-circuit's ``(ablated_s - clean_s) · dL/d input_r``)."""
     import torch
 
     engine = task.engine
     delta = engine.clean_out - engine.ablated_outputs(ablation)  # [S, B, P, D]
-    per_example = torch.einsum("rbpd,sbpd->rsb", mean_grads, delta).abs().mean(-1)  # [R, S]
-    return per_example[engine.edge_r, engine.edge_s].tolist()
+    per_example = torch.einsum("rbpd,sbpd->rsb", grads, delta)  # [R, S, B]
+    summary = per_example.sum(-1).abs() if score == "interpbench" else per_example.abs().mean(-1)
+    return summary[engine.edge_r, engine.edge_s].tolist()
 
 
 def run_eap(task, config: EAPConfig) -> Scores:
     engine = task.engine
     embed, pos = engine.embeddings(task.clean)
-    _, grads, clean_out = engine.receiver_gradients(attribution_target(task), embed, pos)
+    target = interpbench_target(task) if config.score == "interpbench" else attribution_target(task)
+    _, grads, clean_out = engine.receiver_gradients(target, embed, pos)
     if "clean_out" not in vars(engine):  # the clean pass just ran: no need for another
         engine.clean_out = clean_out
-    scores = attribution_scores(task, grads, task.ablation(config.ablation))
+    scores = attribution_scores(task, grads, task.ablation(config.ablation), config.score)
     return relative_selection(task, scores, config.relative_threshold)
 
 
 def run_eap_ig(task, config: EAPIGConfig) -> Scores:
     engine = task.engine
-    target = attribution_target(task, task.clean_logits.argmax(-1)[:, 1:])
+    if config.score == "interpbench":
+        target = interpbench_target(task)
+    else:
+        target = attribution_target(task, task.clean_logits.argmax(-1)[:, 1:])
     ablation = task.ablation(config.ablation)
     clean_embed, clean_pos = engine.embeddings(task.clean)
     # The path starts at the ablated input: its embeddings are the ablated embedding senders.
@@ -91,7 +140,7 @@ def run_eap_ig(task, config: EAPIGConfig) -> Scores:
         pos = start[1] + alpha * (clean_pos - start[1])
         _, grads, _ = engine.receiver_gradients(target, embed, pos)
         total = grads if total is None else total + grads
-    scores = attribution_scores(task, total / config.steps, ablation)
+    scores = attribution_scores(task, total / config.steps, ablation, config.score)
     return relative_selection(task, scores, config.relative_threshold)
 
 
