@@ -220,7 +220,8 @@ def parse_sweep_settings(pairs: Iterable[str]) -> dict[str, dict[str, list[Any]]
 
 
 @cli.command()
-@click.option("--cases", required=True, help="Comma list of cases, or all (every compilable case).")
+@click.option("--cases", required=True,
+              help="Comma list of cases, all (every compilable case), or zoo (every case with a certified zoo model).")
 @click.option("--methods", required=True, help="Comma list of methods, or all.")
 @click.option("--loaders", default="tracr", show_default=True, help="Comma list of loaders.")
 @click.option("--set", "settings", multiple=True, metavar="METHOD.KEY=V1,V2", help="Config values to sweep (repeatable).")
@@ -241,7 +242,12 @@ def sweep(
     from interpbench.sweep import grid, run_sweep
 
     compilable = [c.name for c in registry.cases() if c.compilable]
-    case_names = _names(cases, compilable if cases == "all" else [c.name for c in registry.cases()], "case")
+    if cases == "zoo":
+        from interpbench.siit.zoo import entries
+
+        case_names = [e["case"] for e in entries() if e["passed"]]
+    else:
+        case_names = _names(cases, compilable if cases == "all" else [c.name for c in registry.cases()], "case")
     method_names = _names(methods, [m.name for m in registry.methods()], "method")
     loader_names = _names(loaders, [l.name for l in registry.loaders()], "loader")
     try:

@@ -17,6 +17,7 @@ SCORE_COLUMNS = [
     "edge_qkv_auroc", "edge_head_auroc",
 ]  # fmt: skip
 BOOTSTRAP_RESAMPLES = 10_000
+CIRCUIT_SETS = ("edge_tp", "edge_fp", "edge_fn")
 
 
 @dataclass
@@ -56,6 +57,8 @@ def load_results(folder: str | Path) -> Loaded:
         row.update({name: result.metrics.get(name) for name in SCORE_COLUMNS})
         row.update({name: result.curves.get(name) for name in CURVES})
         row["constant_circuit_nodes"] = ", ".join(result.sets.get("node_gt_constant", []))
+        row.update({name: result.sets.get(name) for name in CIRCUIT_SETS})
+        row["granularity"] = result.granularity
         rows.append(row)
     frame = pd.DataFrame(rows, columns=None if rows else ["case", "loader", "method", "status", *SCORE_COLUMNS])
     frame["variant"] = variants(frame)
@@ -134,7 +137,7 @@ def leaderboard_table(board: pd.DataFrame) -> pd.DataFrame:
         for stat in ("mean", "median"):
             value, low, high = (board[f"{metric}_{stat}{suffix}"] for suffix in ("", "_ci_low", "_ci_high"))
             out[f"{metric.replace('_', ' ')} {stat} [95% CI]"] = [
-                "n/a" if pd.isna(v) else f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in zip(value, low, high)
+                None if pd.isna(v) else f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in zip(value, low, high)
             ]
     return out
 
@@ -222,7 +225,7 @@ def plot_roc(frame: pd.DataFrame, case: str, path: Path, curve: str = "edge_roc"
 
     from interpbench.scoring import monotone
 
-    fig, ax = plt.subplots(figsize=(4.2, 4))
+    fig, ax = plt.subplots(figsize=(3.6, 3.4))
     for row in rows.itertuples():
         points = monotone([tuple(p) for p in getattr(row, curve)])
         # The pessimistic staircase: TPR rises only once its FPR is reached.
@@ -250,52 +253,65 @@ def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
     header = [str(c) for c in frame.columns]
 
     def fmt(value) -> str:
+        if value is None:
+            return "n/a"
         if isinstance(value, float):
             return "n/a" if pd.isna(value) else f"{value:.{digits}f}"
-        return str(value)
+        # a cell stays one cell: no pipe, no line break, no raw HTML
+        text = " ".join(str(value).split()).replace("|", "\\|")
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
 
-def _img(path: Path | None) -> str:
-    import base64
-
-    if path is None:
-        return ""
-    return f'<img src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}">'
-
-
 def render(folder: str | Path, fmt: str = "markdown", metric: str = "edge_auroc") -> tuple[str, list[str]]:
     """The report as text, and the files that were skipped."""
-    import tempfile
-
     loaded = load_results(folder)
     frame = loaded.frame
     board, cases = leaderboard_table(leaderboard(frame)), per_case(frame, metric)
     stats = pairwise(frame, metric) if not frame.empty else pd.DataFrame()
     failed = frame[frame["status"] == "failed"] if not frame.empty else frame
     if fmt == "csv":
-        columns = [c for c in frame.columns if c not in CURVES]
+        columns = [c for c in frame.columns if c not in (*CURVES, *CIRCUIT_SETS)]
         return frame[columns].to_csv(index=False), loaded.skipped
     if fmt == "html":
-        with tempfile.TemporaryDirectory() as tmp:
-            box = plot_box(frame, Path(tmp) / "box.png", metric) if not frame.empty else None
-            rocs = [plot_roc(frame, case, Path(tmp) / f"roc-{case}.png") for case in _case_order(frame["case"].unique())] if not frame.empty else []
-            parts = [
-                "<html><head><meta charset='utf-8'><title>interpbench report</title></head><body>",
-                "<h1>interpbench report</h1>", "<h2>Leaderboard</h2>", board.to_html(index=False, float_format="%.3f"),
-                _img(box), "<h2>Pairwise comparisons</h2>", stats.to_html(index=False, float_format="%.4g"),
-                f"<h2>Per case: {metric}</h2>", cases.to_html(float_format="%.3f", na_rep="n/a"),
-                "<h2>ROC curves</h2>", "".join(_img(p) for p in rocs),
-            ]
-        if len(failed):
-            parts += ["<h2>Failed runs</h2>", failed[["case", "loader", "method", "error"]].to_html(index=False)]
-        return "\n".join(parts + ["</body></html>"]), loaded.skipped
+        return _html(frame, board, stats, cases, failed, metric), loaded.skipped
     parts = [f"## Leaderboard ({len(frame)} runs)\n", to_markdown(board),
              f"\n## Pairwise comparisons ({metric}; Wilcoxon signed-rank, Vargha–Delaney A12)\n", to_markdown(stats, 4),
              f"\n## Per case: {metric}\n", to_markdown(cases)]
     if len(failed):
         parts += ["\n## Failed runs\n", to_markdown(failed[["case", "loader", "method", "error"]])]
     return "\n".join(parts), loaded.skipped
+
+
+def _html(frame, board, stats, cases, failed, metric: str) -> str:
+    import tempfile
+
+    from interpbench import report_html as h
+
+    if frame.empty:
+        return h.page("interpbench report", "No results in this folder.", [])
+    levels = sorted({str(g) for g in frame.get("granularity", pd.Series(dtype=object)).dropna()})
+    lede = (
+        f"{len(frame)} runs over {frame['case'].nunique()} cases; loaders {', '.join(sorted(frame['loader'].unique()))}. "
+        f"Edge metrics at each loader's certified granularity ({', '.join(levels) or 'n/a'}); "
+        "intervals are 95 % bootstrap intervals over cases. Click a column to sort."
+    )
+    na = "no run, or not defined for it (a node-level method has no node-free edge score; no positives or negatives left)"
+    with tempfile.TemporaryDirectory() as tmp:
+        box = plot_box(frame, Path(tmp) / "box.png", metric)
+        case_parts = [
+            h.case_section(frame, case, plot_roc(frame, case, Path(tmp) / f"roc-{case}.png"))
+            for case in _case_order(frame["case"].unique())
+        ]
+        sections = [
+            ("Leaderboard", h.table(board, {c: na for c in board.columns}) + h.image(box, f"{metric} per method")),
+            (f"Pairwise comparisons ({metric}: Wilcoxon signed-rank p, Vargha–Delaney A12)", h.table(stats)),
+            (f"Per case: {metric}", h.table(cases, {c: na for c in cases.columns}, index=True)),
+            ("Cases: ROC curves and the circuits found", "".join(case_parts)),
+        ]
+    if len(failed):
+        sections.append(("Failed runs", h.table(failed[["case", "loader", "method", "error"]])))
+    return h.page("interpbench report", lede, sections)

@@ -79,7 +79,7 @@ def test_every_format_renders(results, fmt):
     if fmt == "csv":
         assert len(pd.read_csv(__import__("io").StringIO(text))) == 8
     if fmt == "html":
-        assert "<img src=\"data:image/png;base64," in text
+        assert "src=\"data:image/png;base64," in text
 
 
 def test_configurations_of_one_method_are_separate_rows(tmp_path):
@@ -106,3 +106,34 @@ def test_bootstrap_intervals_contain_the_statistic_and_shrink_with_more_cases(re
     assert many[1] - many[0] < few[1] - few[0]
     assert few[0] >= 0.0 and few[1] <= 1.0
     assert bootstrap_ci([0.2, 0.4, 0.9]) == bootstrap_ci([0.2, 0.4, 0.9])  # seeded: the same interval every time
+
+
+def test_html_report_escapes_everything_and_reads_as_a_leaderboard(results):
+    hostile = RunResult(
+        case="2", loader="tracr", method="acdc", config={}, seed=1, versions={}, status="failed",
+        error="<script>alert(1)</script> | broken\nline", created="2026-01-01T00:00:00+00:00",
+    ).model_dump(mode="json")
+    (results / "hostile.json").write_text(json.dumps(hostile))
+    text, _ = render(results, "html")
+    assert "<script>alert(1)" not in text and "&lt;script&gt;alert(1)" in text
+    assert 'class="sortable"' in text and "95% CI" in text
+    page = text.split("<script>")[0]  # the sorting script says isNaN
+    assert ">NaN<" not in page and ">nan<" not in page
+    assert 'class="na" title=' in text  # n/a carries its reason
+    markdown, _ = render(results, "markdown")
+    failed_row = [line for line in markdown.splitlines() if "alert" in line][0]
+    assert failed_row.count(" | ") == 3 and "<script>" not in failed_row  # four cells, one line, no live HTML
+
+
+def test_html_report_draws_each_methods_circuit(tmp_path):
+    data = record("3", "acdc", 0.9)
+    data["sets"] = {
+        "edge_tp": ["hook_embed->blocks.0.hook_mlp_out"],
+        "edge_fp": ["blocks.0.attn.hook_result[1]->blocks.1.hook_resid_post"],
+        "edge_fn": ["blocks.0.hook_mlp_out->blocks.1.attn.hook_result[0]"],
+    }
+    (tmp_path / "r.json").write_text(json.dumps(data))
+    text, _ = render(tmp_path, "html")
+    assert text.count("<svg") == 1
+    assert "#2e7d32" in text and "#ef6c00" in text and 'stroke-dasharray' in text  # found, false, missed
+    assert "1 found, 1 false, 1 missed" in text
