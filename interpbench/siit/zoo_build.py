@@ -96,7 +96,13 @@ def build_case(case, config, *, progress=None) -> Outcome:
             # certified, or already tried with these settings: a rerun would give the same model
             return Outcome(case.name, "kept", bool(meta.get("passed")), 0.0, "already built")
     work = work_root() / f"case-{case.name}"
-    result = train(case, config, work, progress=progress, resume=(work / CHECKPOINT).exists())
+    try:
+        result = train(case, config, work, progress=progress, resume=(work / CHECKPOINT).exists())
+    except ValueError as e:  # a checkpoint of other settings (a retry with new ones): start over
+        if "cannot resume" not in str(e):
+            raise
+        shutil.rmtree(work)
+        result = train(case, config, work, progress=progress)
     install(work, case.name)
     return Outcome(case.name, "trained", result.passed, time.perf_counter() - t0, f"{result.steps} steps")
 
