@@ -87,12 +87,12 @@ def edge_roc(scores: Scores, task) -> MetricOutput:
         fine = induced_edge_scores(scores.nodes, task.graph)
         selected = None if scores.selected is None else induced_edges(set(scores.selected), task.graph)
         swept = [induced_edges(set(c.selected), task.graph) for c in scores.sweep]
-    out = MetricOutput(sets={"edge_unrevealable": sorted(k for k in fine if k not in visible(fine))})
+    shown = visible(fine)
+    out = MetricOutput(sets={"edge_unrevealable": sorted(k for k in fine if k not in shown)})
     for level in GRANULARITIES:
-        scored = fold_scores({k: v for k, v in fine.items() if k in visible(fine)}, level)
         result = _roc(
             f"edge_{level}",
-            scored,
+            fold_scores({k: v for k, v in fine.items() if k in shown}, level),
             visible(fold_edges(truth, level)),
             None if selected is None else visible(fold_edges(selected, level)),
             [visible(fold_edges(c, level)) for c in swept],
@@ -100,11 +100,15 @@ def edge_roc(scores: Scores, task) -> MetricOutput:
         out.values.update(result.values)
         out.sets.update(result.sets)
         out.curves.update(result.curves)
-    certified = f"edge_{task.granularity}_"
-    for part in (out.values, out.sets, out.curves):
-        for key in [k for k in part if k.startswith(certified)]:
-            headline = "edge_" + key[len(certified) :]
-            part[headline] = part[key] if part is out.values else part.pop(key)
+    prefix = f"edge_{task.granularity}_"
+
+    def headline(key: str) -> str:
+        return "edge_" + key[len(prefix) :]
+
+    out.values.update({headline(k): v for k, v in out.values.items() if k.startswith(prefix)})
+    for part in (out.sets, out.curves):  # the certified level's sets and curve only under the headline names
+        for key in [k for k in part if k.startswith(prefix)]:
+            part[headline(key)] = part.pop(key)
     return out
 
 
