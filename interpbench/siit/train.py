@@ -489,7 +489,7 @@ def _train(case, config: SIITConfig, out: Path, progress, resume: bool, compiled
         # keep the best state seen, not whatever the run ended on
         current = trainer.history[-1] if trainer.history else None
         keys = ("accuracy", "iia", "strict_accuracy", "joint_strict_accuracy")
-        cur_score = min(current[k] for k in keys) if current else -1
+        cur_score = min(1.0 if current.get(k) is None else current[k] for k in keys) if current else -1
         if trainer.best["score"] > cur_score:
             trainer.ll.load_state_dict(trainer.best["model"])
             final_from = f"best (step {trainer.best['step']})"
