@@ -292,6 +292,46 @@ def report(folder: str, fmt: str, metric: str, out: str | None) -> None:
         click.echo(text)
 
 
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+def rescore(folder: str) -> None:
+    """Recompute the metrics of a results folder's records from their stored scores.
+
+    For when the scoring conventions change (a new schema version): no method runs
+    again. Each record is rewritten in place, atomically; one whose model or data have
+    changed since it was made (its empty-circuit metric differs) is left as it is and named.
+    """
+    from pathlib import Path
+
+    from pydantic import ValidationError
+    from tqdm import tqdm
+
+    from interpbench.runner import rescore as rescore_one
+    from interpbench.schemas import RunResult
+    from interpbench.store import write_json_atomic
+
+    files = sorted(Path(folder).rglob("*.json"))
+    counts = {"rescored": 0, "skipped": 0, "refused": 0}
+    for path in tqdm(files, desc="rescore", unit="record", file=sys.stderr):
+        try:
+            record = RunResult.model_validate_json(path.read_text())
+        except (OSError, ValueError, ValidationError):
+            counts["skipped"] += 1
+            continue
+        if record.status != "ok" or record.scores is None:
+            counts["skipped"] += 1
+            continue
+        try:
+            write_json_atomic(path, rescore_one(record).model_dump(mode="json"))
+            counts["rescored"] += 1
+        except InterpbenchError as e:
+            counts["refused"] += 1
+            tqdm.write(f"{path.name}: {e}", file=sys.stderr)
+    click.echo(", ".join(f"{n} {k}" for k, n in counts.items()))
+    if counts["refused"]:
+        sys.exit(1)
+
+
 # --- cases -------------------------------------------------------------------------------
 
 

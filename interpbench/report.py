@@ -14,7 +14,7 @@ from interpbench.schemas import SCHEMA_VERSION, RunResult
 CURVES = ("edge_roc", "node_roc")
 SCORE_COLUMNS = [
     "edge_auroc", "node_auroc", "edge_tpr", "edge_fpr", "node_tpr", "node_fpr", "faithfulness",
-    "edge_qkv_auroc", "edge_head_auroc",
+    "edge_qkv_auroc", "edge_head_auroc", "edge_interpbench_auroc",
 ]  # fmt: skip
 BOOTSTRAP_RESAMPLES = 10_000
 CIRCUIT_SETS = ("edge_tp", "edge_fp", "edge_fn")

@@ -94,6 +94,48 @@ def as_scores(raw: Any, method: str, task) -> Scores:
     return raw
 
 
+def compute_metrics(scores: Scores, task) -> MetricOutput:
+    """Every registered metric on a method's validated scores, merged."""
+    merged = MetricOutput()
+    for metric in registry.metric_specs():
+        out = calling(metric, "metric", metric.compute, scores, task)
+        out = out if isinstance(out, MetricOutput) else MetricOutput(values=out)
+        merged.values.update(out.values)
+        merged.sets.update(out.sets)
+        merged.curves.update(out.curves)
+    return merged
+
+
+def rescore(result: RunResult) -> RunResult:
+    """A finished run's metrics recomputed from its stored scores with today's metrics
+    (after a change of scoring conventions, without running the method again).
+
+    The task is rebuilt from the record (case, loader, seed, examples); the run's stored
+    empty-circuit metric must come out the same, or the model or data have changed since
+    and the scores no longer describe them: that is refused.
+    """
+    import math
+
+    from interpbench.schemas import SCHEMA_VERSION
+
+    if result.status != "ok" or result.scores is None:
+        raise InterpbenchError("only a finished run that kept its scores can be rescored")
+    task = make_task(result.case, result.loader, seed=result.seed, n_examples=result.n_examples)
+    merged = compute_metrics(result.scores, task)
+    before, after = result.metrics.get("empty_metric"), merged.values.get("empty_metric")
+    if before is not None and after is not None and not math.isclose(before, after, rel_tol=1e-4, abs_tol=1e-9):
+        raise InterpbenchError(
+            f"case {result.case} ({result.loader}): the model or data changed since this run "
+            f"(empty-circuit metric {before:.6g}, now {after:.6g}); run it again instead"
+        )
+    return result.model_copy(
+        update=dict(
+            schema_version=SCHEMA_VERSION, granularity=task.granularity,
+            metrics=merged.values, sets=merged.sets, curves=merged.curves,
+        )  # fmt: skip
+    )
+
+
 def run(
     case: str,
     method: str,
@@ -116,13 +158,7 @@ def run(
     t1 = time.perf_counter()
     scores = as_scores(calling(spec, "method", spec.run, task, cfg), method, task)
     t2 = time.perf_counter()
-    merged = MetricOutput()
-    for metric in registry.metric_specs():
-        out = calling(metric, "metric", metric.compute, scores, task)
-        out = out if isinstance(out, MetricOutput) else MetricOutput(values=out)
-        merged.values.update(out.values)
-        merged.sets.update(out.sets)
-        merged.curves.update(out.curves)
+    merged = compute_metrics(scores, task)
     t3 = time.perf_counter()
     return RunResult(
         case=case,

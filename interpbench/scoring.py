@@ -23,29 +23,32 @@ from typing import Iterable, Literal
 from interpbench.graph import edge_key, fold_node, split_edge_key
 
 Granularity = Literal["qkv", "head"]
-GRANULARITIES: tuple[Granularity, ...] = ("qkv", "head")
+#: The levels edges are scored at: the two granularities, and InterpBench's own evaluation
+#: (head level with both embeddings merged into ``blocks.0.hook_resid_pre``).
+Folding = Literal["qkv", "head", "interpbench"]
 
 
-def fold_edge(key: str, granularity: Granularity) -> str:
-    """An edge key (``sender->receiver``) at ``granularity``."""
-    if granularity == "qkv":
+def fold_edge(key: str, level: Folding) -> str:
+    """An edge key (``sender->receiver``) at ``level``."""
+    if level == "qkv":
         return key
     sender, receiver = split_edge_key(key)
-    return edge_key(fold_node(sender, merge_embeddings=False), fold_node(receiver, merge_embeddings=False))
+    merge = level == "interpbench"
+    return edge_key(fold_node(sender, merge_embeddings=merge), fold_node(receiver, merge_embeddings=merge))
 
 
-def fold_scores(scores: dict[str, float], granularity: Granularity) -> dict[str, float]:
-    """Edge scores at ``granularity``: a folded edge scores the best of the edges folded into it."""
+def fold_scores(scores: dict[str, float], level: Folding) -> dict[str, float]:
+    """Edge scores at ``level``: a folded edge scores the best of the edges folded into it."""
     out: dict[str, float] = {}
     for key, score in scores.items():
-        folded = fold_edge(key, granularity)
+        folded = fold_edge(key, level)
         out[folded] = max(score, out.get(folded, score))
     return out
 
 
-def fold_edges(keys: Iterable[str], granularity: Granularity) -> set[str]:
-    """A set of edges at ``granularity``: a folded edge is in it if any edge folded into it is."""
-    return {fold_edge(k, granularity) for k in keys}
+def fold_edges(keys: Iterable[str], level: Folding) -> set[str]:
+    """A set of edges at ``level``: a folded edge is in it if any edge folded into it is."""
+    return {fold_edge(k, level) for k in keys}
 
 
 @dataclass

@@ -67,11 +67,12 @@ def _roc(
 def edge_roc(scores: Scores, task) -> MetricOutput:
     """Edge ROC at both granularities; the headline ``edge_*`` names carry the one the
     loader certifies (``task.granularity``), the others keep their ``edge_qkv_*`` and
-    ``edge_head_*`` names. Edges out of a sender that the loader's ablation cannot
+    ``edge_head_*`` names; ``edge_interpbench_*`` is InterpBench's own evaluation (head level,
+    the embeddings merged into one sender, nothing left out). Edges out of a sender that the loader's ablation cannot
     change (``unrevealable_senders``) are scored neither as positives nor as negatives.
     Node-level scores are scored too, by the edges their node circuits induce (InterpBench's
     convention for node-level subnetwork probing)."""
-    from interpbench.scoring import GRANULARITIES, fold_edges, fold_scores
+    from interpbench.scoring import fold_edges, fold_scores
 
     hidden = unrevealable_senders(task)
 
@@ -89,13 +90,15 @@ def edge_roc(scores: Scores, task) -> MetricOutput:
         swept = [induced_edges(set(c.selected), task.graph) for c in scores.sweep]
     shown = visible(fine)
     out = MetricOutput(sets={"edge_unrevealable": sorted(k for k in fine if k not in shown)})
-    for level in GRANULARITIES:
+    # InterpBench's own evaluation merges the embeddings and leaves nothing out: kept for comparison.
+    for level, keep in (("qkv", visible), ("head", visible), ("interpbench", set)):
+        kept = keep(fine)
         result = _roc(
             f"edge_{level}",
-            fold_scores({k: v for k, v in fine.items() if k in shown}, level),
-            visible(fold_edges(truth, level)),
-            None if selected is None else visible(fold_edges(selected, level)),
-            [visible(fold_edges(c, level)) for c in swept],
+            fold_scores({k: v for k, v in fine.items() if k in kept}, level),
+            keep(fold_edges(truth, level)),
+            None if selected is None else keep(fold_edges(selected, level)),
+            [keep(fold_edges(c, level)) for c in swept],
         )
         out.values.update(result.values)
         out.sets.update(result.sets)

@@ -103,7 +103,7 @@ def test_headline_metrics_are_at_the_certified_granularity():
     assert out.values["edge_tpr"] == 1.0 and out.values["edge_fpr"] == 0.0
     assert out.sets["edge_tp"] == [key(E, HEAD), key(HEAD, OUT)]
     assert out.sets["edge_qkv_fp"] == [key(E, K)]
-    assert set(out.curves) == {"edge_roc", "edge_qkv_roc"}
+    assert set(out.curves) == {"edge_roc", "edge_qkv_roc", "edge_interpbench_roc"}
 
 
 def test_edges_from_a_sender_the_ablation_cannot_change_are_not_scored():
@@ -145,3 +145,14 @@ def test_node_scores_are_scored_on_the_edges_their_circuits_induce():
     out = edge_roc(Scores(level="node", nodes={HEAD: 0.7}, selected=[HEAD]), StubTask({(E, Q), (E, V), (HEAD, OUT)}, "qkv"))
     assert out.values["edge_auroc"] == 0.0
     assert out.values["edge_tpr"] == 1.0 and out.values["edge_fpr"] == 1.0
+
+
+def test_interpbench_evaluation_merges_the_embeddings_and_leaves_nothing_out():
+    """InterpBench's own numbers, kept for comparison: head level, hook_embed and
+    hook_pos_embed one sender (blocks.0.hook_resid_pre), unrevealable edges still scored."""
+    truth = {(E, Q), (E, V), (HEAD, OUT), (P, Q)}
+    out = edge_roc(scores(), StubTask(truth, "head", positions_visible=False))
+    folded = fold_scores(SCORES, "interpbench")
+    assert folded == {key(g.RESID_PRE, HEAD): 0.8, key(g.RESID_PRE, OUT): 0.1, key(HEAD, OUT): 0.9}
+    # resid_pre->HEAD (P, 0.8), HEAD->OUT (P, 0.9) above resid_pre->OUT (N): AUROC 1
+    assert out.values["edge_interpbench_auroc"] == 1.0
