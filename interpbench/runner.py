@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import platform
+import sys
 import time
 from datetime import datetime, timezone
 from importlib import metadata
@@ -56,9 +58,11 @@ def make_task(case_name: str, loader: str, seed: int = 0, n_examples: int = DEFA
 
 
 def calling(spec, kind: str, fn, *args, **kwargs):
-    """Call plugin code; what it raises is reported with the plugin's name."""
+    """Call plugin code; what it raises is reported with the plugin's name, and what it
+    prints goes to stderr (stdout may be carrying ``--json``)."""
     try:
-        return fn(*args, **kwargs)
+        with contextlib.redirect_stdout(sys.stderr):
+            return fn(*args, **kwargs)
     except InterpbenchError:
         raise
     except Exception as e:  # noqa: BLE001 - any plugin bug ends up here, named

@@ -34,9 +34,60 @@ from pydantic import BaseModel
 from interpbench import hookimpl
 
 class Config(BaseModel):
-    pass
+    model_config = {"extra": "forbid"}
 
 @hookimpl
 def register_methods(register):
     register(name="acdc", description="An impostor.", level="edge", config=Config, run=lambda task, cfg: {})
+"""
+
+MISNAMED_ARGUMENT = """
+from interpbench import hookimpl
+
+@hookimpl
+def register_methods(reg):
+    reg(name="never")
+"""
+
+MISSPELT_HOOK = """
+from interpbench import hookimpl
+
+@hookimpl
+def register_method(register):
+    register(name="never")
+"""
+
+LENIENT_CONFIG = """
+from pydantic import BaseModel
+from interpbench import hookimpl
+
+class Config(BaseModel):
+    steps: int = 1
+
+@hookimpl
+def register_methods(register):
+    register(name="lenient", description="Accepts any key.", level="edge", config=Config, run=lambda task, cfg: {})
+"""
+
+NOISY_AND_EXITING = """
+import sys
+print("hello from a plugin")
+sys.exit(3)
+"""
+
+INTERRUPTING = """
+raise KeyboardInterrupt
+"""
+
+NOISY_HOOK = """
+from pydantic import BaseModel
+from interpbench import hookimpl
+
+class Config(BaseModel):
+    model_config = {"extra": "forbid"}
+
+@hookimpl
+def register_methods(register):
+    print("registering!")
+    register(name="noisy", description="Prints.", level="edge", config=Config, run=lambda task, cfg: {})
 """

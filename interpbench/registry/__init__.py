@@ -14,8 +14,12 @@ Environment switches:
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
+import signal
 import sys
+import threading
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Callable, Iterable
@@ -30,6 +34,15 @@ from interpbench.schemas import CaseInfo, LoaderInfo, MethodInfo, MetricInfo, Pl
 
 GROUP = "interpbench"
 BUILTIN_DISTRIBUTION = "interpbench"
+#: The built-in plugins, as ``pyproject.toml`` declares them (a test keeps the two equal):
+#: registered from here when no entry point of the built-in distribution is installed (a
+#: source checkout run without ``pip install``), so that the built-ins are never missing.
+BUILTIN_PLUGINS = {
+    "cases": "interpbench.plugins.cases",
+    "loaders": "interpbench.plugins.loaders",
+    "methods": "interpbench.plugins.methods",
+    "metrics": "interpbench.plugins.metrics",
+}
 KINDS: dict[str, type[Spec]] = {
     "cases": CaseSpec,
     "loaders": LoaderSpec,
@@ -64,16 +77,24 @@ class Registry:
             return
         self.loaded = True
         allowed = _allowed_distributions()
-        for ep in _entry_points():
-            dist = ep.dist.name if ep.dist else "?"
-            if dist != BUILTIN_DISTRIBUTION and allowed is not None and _normalise(dist) not in allowed:
-                continue
-            try:
-                module = ep.load()
-            except Exception as e:  # noqa: BLE001 - a broken plugin must not take us down
-                self._problem(f"plugin {dist!r} ({ep.name} = {ep.value}) failed to import: {_short(e)}")
-                continue
-            self.add(module, distribution=dist, version=ep.dist.version if ep.dist else None)
+        found_builtins = False
+        with _user_interrupts_apart(), contextlib.redirect_stdout(sys.stderr):  # plugin output never reaches --json
+            for ep in _entry_points():
+                dist = ep.dist.name if ep.dist else "?"
+                found_builtins |= dist == BUILTIN_DISTRIBUTION
+                if dist != BUILTIN_DISTRIBUTION and allowed is not None and _normalise(dist) not in allowed:
+                    continue
+                try:
+                    module = ep.load()
+                except _UserInterrupt:
+                    raise KeyboardInterrupt from None
+                except (Exception, SystemExit, KeyboardInterrupt) as e:  # noqa: BLE001 - a broken plugin must not take us down
+                    self._problem(f"plugin {dist!r} ({ep.name} = {ep.value}) failed to import: {_short(e)}")
+                    continue
+                self.add(module, distribution=dist, version=ep.dist.version if ep.dist else None)
+            if not found_builtins:  # a source checkout without an install: the built-ins all the same
+                for module_name in BUILTIN_PLUGINS.values():
+                    self.add(importlib.import_module(module_name), distribution=BUILTIN_DISTRIBUTION)
 
     def add(self, module: Any, distribution: str, version: str | None = None) -> None:
         """Register one plugin object (a module or any object with hookimpls)."""
@@ -81,19 +102,26 @@ class Registry:
         plugin.modules.append(getattr(module, "__name__", type(module).__name__))
         try:
             self.pm.register(module, name=f"{distribution}:{getattr(module, '__name__', id(module))}")
-        except ValueError as e:
-            self._problem(f"plugin {distribution!r} could not be registered: {_short(e)}")
+        except (ValueError, pluggy.PluginValidationError) as e:  # a hookimpl the spec does not allow
+            self._problem(f"plugin {distribution!r} could not be registered: {_plugin_error(e)}")
             return
+        try:
+            self.pm.check_pending()  # a hook no spec declares (a misspelt name) is this plugin's
+        except pluggy.PluginValidationError as e:
+            self.pm.unregister(module)
+            self._problem(f"plugin {distribution!r} could not be registered: {_plugin_error(e)}")
+            return
+        others = [p for p in self.pm.get_plugins() if p is not module]
         for kind, spec_type in KINDS.items():
-            hook = getattr(self.pm.hook, f"register_{kind}")
-            for impl in hook.get_hookimpls():
-                if impl.plugin is not module:
-                    continue
-                register = self._registrar(kind, spec_type, plugin)
-                try:
-                    impl.function(register=register)
-                except Exception as e:  # noqa: BLE001
-                    self._problem(f"plugin {distribution!r} failed in register_{kind}: {_short(e)}")
+            # through pluggy's relay (ordering, wrappers, tracing), restricted to this plugin
+            hook = self.pm.subset_hook_caller(f"register_{kind}", remove_plugins=others)
+            try:
+                with contextlib.redirect_stdout(sys.stderr):
+                    hook(register=self._registrar(kind, spec_type, plugin))
+            except _UserInterrupt:
+                raise KeyboardInterrupt from None
+            except (Exception, SystemExit, KeyboardInterrupt) as e:  # noqa: BLE001
+                self._problem(f"plugin {distribution!r} failed in register_{kind}: {_short(e)}")
 
     def _registrar(self, kind: str, spec_type: type[Spec], plugin: _Plugin) -> Callable[..., None]:
         def register(**fields: Any) -> None:
@@ -168,6 +196,33 @@ def _normalise(name: str) -> str:
 def _short(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return f"{type(e).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _plugin_error(e: BaseException) -> str:
+    """pluggy's validation message, on one line."""
+    return " ".join(str(e).split())
+
+
+class _UserInterrupt(BaseException):
+    """A Ctrl-C from the user while plugins load (as opposed to a plugin raising KeyboardInterrupt)."""
+
+
+@contextlib.contextmanager
+def _user_interrupts_apart():
+    """While plugins load, a real SIGINT raises ``_UserInterrupt``, so that a plugin raising
+    ``KeyboardInterrupt`` itself can be reported by name and a user's Ctrl-C still stops us."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+
+    def interrupted(signum, frame):
+        raise _UserInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 _registry = Registry()

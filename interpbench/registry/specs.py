@@ -98,6 +98,13 @@ class MethodSpec(Spec):
     @field_validator("config")
     @classmethod
     def _config_forbids_extra(cls, config: type[BaseModel]) -> type[BaseModel]:
+        if not (isinstance(config, type) and issubclass(config, BaseModel)):
+            raise ValueError("config must be a pydantic model class")
+        if config.model_config.get("extra") != "forbid":
+            raise ValueError(
+                f"config {config.__name__} must forbid unknown fields (model_config = ConfigDict(extra='forbid')), "
+                "or a misspelt --set key would be dropped silently"
+            )
         try:
             config()
         except Exception as e:  # noqa: BLE001 - any failure means unusable defaults

@@ -75,7 +75,7 @@ def test_a_method_missing_edges_is_refused(fresh_registry):
         @hookimpl
         def register_methods(self, register):
             class Config(BaseModel):
-                pass
+                model_config = {"extra": "forbid"}
 
             register(name="partial", description="Scores one edge only.", level="edge", config=Config,
                      run=lambda task, config: {"hook_embed->blocks.0.hook_mlp_in": 1.0})
@@ -107,7 +107,7 @@ def test_a_crashing_method_is_named_in_one_error(fresh_registry):
         @hookimpl
         def register_methods(self, register):
             class Config(BaseModel):
-                pass
+                model_config = {"extra": "forbid"}
 
             def crash(task, config):
                 raise ZeroDivisionError("oops")

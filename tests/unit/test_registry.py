@@ -5,7 +5,18 @@ import sys
 import pytest
 
 from interpbench.errors import PluginError, UnknownName
-from plugin_fixtures import BROKEN_IMPORT, DUPLICATE_METHOD, INVALID_METHOD, make_distribution
+from plugin_fixtures import (
+    BROKEN_IMPORT,
+    DUPLICATE_METHOD,
+    INTERRUPTING,
+    INVALID_METHOD,
+    LENIENT_CONFIG,
+    MISNAMED_ARGUMENT,
+    MISSPELT_HOOK,
+    NOISY_AND_EXITING,
+    NOISY_HOOK,
+    make_distribution,
+)
 
 BUILTIN_METHODS = {"acdc", "eap", "eap-ig", "node-ablation", "edge-sp", "node-sp"}
 
@@ -100,3 +111,52 @@ def test_loading_is_idempotent(fresh_registry):
     before = dict(fresh_registry.current().items["methods"])
     fresh_registry.current().load()
     assert fresh_registry.current().items["methods"] == before
+
+
+@pytest.mark.parametrize(
+    "source, says",
+    [
+        (MISNAMED_ARGUMENT, "reg"),  # pluggy's PluginValidationError, once a traceback in every command
+        (MISSPELT_HOOK, "register_method"),  # accepted silently before check_pending
+        (LENIENT_CONFIG, "must forbid unknown fields"),
+        (NOISY_AND_EXITING, "SystemExit"),
+        (INTERRUPTING, "KeyboardInterrupt"),
+    ],
+)
+def test_a_faulty_plugin_is_named_in_one_line_and_the_rest_loads(installed, capsys, source, says):
+    installed("faulty-plugin", "faulty_plugin_mod", source)
+    from interpbench import registry
+
+    assert {m.name for m in registry.methods()} >= BUILTIN_METHODS
+    assert {"never", "lenient"}.isdisjoint(m.name for m in registry.methods())
+    [problem] = registry.problems()
+    assert "'faulty-plugin'" in problem and says in problem
+    captured = capsys.readouterr()
+    assert captured.out == ""  # what a plugin prints goes to stderr, never into --json output
+    assert len([line for line in captured.err.splitlines() if "warning" in line]) == 1
+
+
+def test_what_a_plugin_prints_in_its_hook_stays_out_of_stdout(installed, capsys):
+    installed("noisy-plugin", "noisy_plugin_mod", NOISY_HOOK)
+    from interpbench import registry
+
+    assert "noisy" in {m.name for m in registry.methods()}
+    captured = capsys.readouterr()
+    assert captured.out == "" and "registering!" in captured.err
+
+
+def test_the_builtins_list_matches_pyproject():
+    import tomllib
+
+    from conftest import REPO
+    from interpbench.registry import BUILTIN_PLUGINS
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["entry-points"]["interpbench"]
+    assert declared == BUILTIN_PLUGINS
+
+
+def test_a_source_checkout_without_an_install_still_has_the_builtins(fresh_registry, monkeypatch):
+    monkeypatch.setattr(fresh_registry, "_entry_points", lambda: [])
+    assert {m.name for m in fresh_registry.methods()} >= BUILTIN_METHODS
+    assert {p.name for p in fresh_registry.plugins()} == {"interpbench"}
+    assert fresh_registry.problems() == []
