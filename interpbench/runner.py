@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import platform
 import sys
 import time
 from datetime import datetime, timezone
-from importlib import metadata
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -15,18 +13,9 @@ from pydantic import BaseModel, ValidationError
 from interpbench import registry
 from interpbench.errors import ConfigError, InterpbenchError, PluginFailed
 from interpbench.schemas import EdgeScore, MetricOutput, RunResult, Scores, Timings
+from interpbench.versions import versions
 
 DEFAULT_EXAMPLES = 500
-
-
-def versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for dist in ("interpbench", "torch", "transformer-lens", "tracr-pypi", "jax"):
-        try:
-            found[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
-    return found
 
 
 def make_config(config_type: type[BaseModel], values: dict[str, Any]) -> BaseModel:

@@ -21,7 +21,8 @@ from typing import Any, Callable, Iterator
 from pydantic import ValidationError
 
 from interpbench import registry
-from interpbench.runner import DEFAULT_EXAMPLES, make_config, versions
+from interpbench.runner import DEFAULT_EXAMPLES, make_config
+from interpbench.versions import versions
 from interpbench.schemas import SCHEMA_VERSION, RunResult
 from interpbench.store import write_json_atomic
 

@@ -47,7 +47,7 @@ def case_key(case: CaseSpec) -> str:
     the source of the module declaring its program and of the shared RASP helpers,
     and the tracr version."""
     from interpbench.cases import rasp_lib, vocabs
-    from interpbench.runner import versions
+    from interpbench.versions import versions
 
     sources = [_source(inspect.getmodule(case.program)), _source(rasp_lib), _source(vocabs)]
     facts = {

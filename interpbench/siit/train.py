@@ -508,7 +508,7 @@ def _train(case, config: SIITConfig, out: Path, progress, resume: bool, compiled
 
 def _versions() -> dict[str, str]:
     """The run's versions, plus the thread count, which the weights depend on."""
-    from interpbench.runner import versions
+    from interpbench.versions import versions
 
     return {**versions(), "torch_threads": str(torch.get_num_threads())}
 
