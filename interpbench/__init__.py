@@ -1,7 +1,11 @@
 """interpbench: does your circuit discovery method find the circuit?
 
-Plugin authors need only ``from interpbench import hookimpl``. Heavy libraries
-(torch, transformer_lens, jax) are imported lazily so that listing stays instant.
+The plugin-author API is what ``__all__`` lists: ``hookimpl``; what a method receives
+(``DiscoveryTask``) and a loader returns (``LoadedModel``); what a method returns
+(``Scores``, ``EdgeScore``, ``SweptCircuit``, and the ``edge_key``/``split_edge_key``
+naming of edges); what a metric returns (``MetricOutput``); ``Circuit``; ``errors``;
+and ``run``. Everything else is internal and may change. Heavy libraries (torch,
+transformer_lens, jax) are imported lazily so that listing stays instant.
 """
 
 from __future__ import annotations
@@ -9,15 +13,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from interpbench import errors
+from interpbench.graph import edge_key, split_edge_key
 from interpbench.hookspecs import hookimpl
-from interpbench.schemas import Circuit, MetricOutput, RunResult, Scores
+from interpbench.schemas import Circuit, EdgeScore, MetricOutput, RunResult, Scores, SweptCircuit
 
 __version__ = "0.1.0"
 
-__all__ = ["hookimpl", "run", "errors", "Circuit", "Scores", "MetricOutput", "RunResult", "LoadedModel", "__version__"]
+__all__ = [
+    "hookimpl", "run", "errors", "DiscoveryTask", "LoadedModel", "Scores", "EdgeScore", "SweptCircuit",
+    "MetricOutput", "Circuit", "RunResult", "edge_key", "split_edge_key", "__version__",
+]  # fmt: skip
 
 if TYPE_CHECKING:
-    from interpbench.task import LoadedModel
+    from interpbench.task import DiscoveryTask, LoadedModel
 
 
 def run(case: str | int, method: str, loader: str = "tracr", **kwargs: Any) -> RunResult:
@@ -31,8 +39,8 @@ def run(case: str | int, method: str, loader: str = "tracr", **kwargs: Any) -> R
 
 
 def __getattr__(name: str) -> Any:
-    if name == "LoadedModel":
-        from interpbench.task import LoadedModel
+    if name in ("LoadedModel", "DiscoveryTask"):  # lazily: the task module pulls in the engine's types
+        from interpbench import task
 
-        return LoadedModel
+        return getattr(task, name)
     raise AttributeError(name)

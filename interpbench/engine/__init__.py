@@ -87,6 +87,13 @@ class PatchingEngine:
         with torch.no_grad():
             return self.sender_outputs(self.clean)
 
+    def adopt_clean_outputs(self, outputs: torch.Tensor) -> None:
+        """Take the sender outputs of a pass that a caller already ran from the clean
+        inputs (``receiver_gradients`` from the clean embeddings) as ``clean_out``, unless
+        it is known already: one forward pass fewer."""
+        if "clean_out" not in self.__dict__:
+            self.__dict__["clean_out"] = outputs.detach()
+
     @cached_property
     def corrupted_out(self) -> torch.Tensor:
         """Every sender's output on the corrupted data: [S, B, P, D]."""

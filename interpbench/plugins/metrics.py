@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from interpbench import hookimpl
 from interpbench.graph import circuit_nodes, edge_key, fold_node, split_edge_key
 from interpbench.schemas import MetricOutput, Scores
+
+if TYPE_CHECKING:
+    from interpbench.task import DiscoveryTask
 
 
 def _edge_scores(scores: Scores) -> dict[str, float]:
@@ -64,7 +69,7 @@ def _roc(
     return out
 
 
-def edge_roc(scores: Scores, task) -> MetricOutput:
+def edge_roc(scores: Scores, task: DiscoveryTask) -> MetricOutput:
     """Edge ROC at both granularities; the headline ``edge_*`` names carry the one the
     loader certifies (``task.granularity``), the others keep their ``edge_qkv_*`` and
     ``edge_head_*`` names; ``edge_interpbench_*`` is InterpBench's own evaluation (head level,
@@ -141,7 +146,7 @@ def induced_edges(nodes: set[str], graph) -> set[str]:
     }
 
 
-def unrevealable_senders(task) -> set[str]:
+def unrevealable_senders(task: DiscoveryTask) -> set[str]:
     """Senders with an output that the loader's default ablation leaves unchanged on every
     input (``hook_pos_embed`` under resample ablation: every input has the same positions;
     a node computing only the sequence length on full-length data): no ablation of the run
@@ -157,7 +162,7 @@ def unrevealable_senders(task) -> set[str]:
     return {s.name for s, h in zip(task.graph.senders, hidden.tolist()) if h}
 
 
-def node_roc(scores: Scores, task) -> MetricOutput:
+def node_roc(scores: Scores, task: DiscoveryTask) -> MetricOutput:
     nodes = task.graph.nodes
     truth = set(circuit_nodes(task.ground_truth.edge_set(), nodes))
     swept = [_nodes_of(scores.level, c.selected, nodes) for c in scores.sweep]
@@ -166,7 +171,7 @@ def node_roc(scores: Scores, task) -> MetricOutput:
     return out
 
 
-def constant_nodes(task, truth: set[str]) -> list[str]:
+def constant_nodes(task: DiscoveryTask, truth: set[str]) -> list[str]:
     """Circuit nodes whose output is the same on every input of the data (e.g. the
     sequence length when all inputs have full length): no resample or mean ablation
     can show them, so a method missing them is not necessarily wrong."""
@@ -175,7 +180,7 @@ def constant_nodes(task, truth: set[str]) -> list[str]:
     return [n for n in task.graph.nodes if n in truth and float(clean[index[n]].var(dim=0).max()) < 1e-12]
 
 
-def faithfulness(scores: Scores, task) -> MetricOutput:
+def faithfulness(scores: Scores, task: DiscoveryTask) -> MetricOutput:
     """The selected circuit's validation metric, against the empty circuit's.
 
     ``faithfulness`` = 1 - metric(circuit) / metric(empty circuit): 1 means the circuit

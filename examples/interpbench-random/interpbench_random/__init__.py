@@ -8,7 +8,7 @@ import random
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from interpbench import hookimpl
+from interpbench import DiscoveryTask, EdgeScore, Scores, edge_key, hookimpl
 
 
 class RandomConfig(BaseModel):
@@ -17,10 +17,11 @@ class RandomConfig(BaseModel):
     keep: float = Field(0.5, ge=0, le=1, description="Edges scoring above 1 - keep are selected.")
 
 
-def random_scores(task, config: RandomConfig):
+def random_scores(task: DiscoveryTask, config: RandomConfig) -> Scores:
     rng = random.Random(task.seed)
-    scores = {f"{s}->{r}": rng.random() for s, r in task.graph.edges}
-    return scores  # the host turns {edge: score} into validated Scores
+    edges = [EdgeScore(sender=s, receiver=r, score=rng.random()) for s, r in task.graph.edges]
+    selected = [edge_key(e.sender, e.receiver) for e in edges if e.score > 1 - config.keep]
+    return Scores(level="edge", edges=edges, selected=selected)  # the host checks every edge is scored
 
 
 @hookimpl

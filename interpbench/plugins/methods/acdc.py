@@ -19,13 +19,16 @@ The ROC comes from a sweep of thresholds, as InterpBench computes it.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from interpbench.graph import edge_key
 from interpbench.plugins.methods.common import AblationConfig, edge_scores
 from interpbench.schemas import Scores, SweptCircuit
+
+if TYPE_CHECKING:
+    from interpbench.task import DiscoveryTask
 
 DEFAULT_SWEEP = [1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
 
@@ -42,7 +45,7 @@ class ACDCConfig(AblationConfig):
     sweep: list[float] = Field(DEFAULT_SWEEP, description="Thresholds swept for the ROC (besides `threshold`).")
 
 
-def _metric(task, name: str):
+def _metric(task: DiscoveryTask, name: str):
     from interpbench.engine.metrics import kl_from_baseline, l2_from_baseline
 
     if name == "auto":
@@ -52,7 +55,7 @@ def _metric(task, name: str):
     return (kl_from_baseline if name == "kl" else l2_from_baseline)(task.clean_logits)
 
 
-def acdc(task, thresholds: list[float], metric, ablation: str) -> tuple[list[set[int]], int]:
+def acdc(task: DiscoveryTask, thresholds: list[float], metric, ablation: str) -> tuple[list[set[int]], int]:
     """The edges (indices into ``task.graph.edges``) ACDC keeps at each threshold, and
     the number of batched passes made. The thresholds run in lockstep: one pass tries
     candidates for all of them."""
@@ -125,7 +128,7 @@ def _reaches_output(graph, mask, r: int) -> bool:
     return False
 
 
-def run(task, config: ACDCConfig) -> Scores:
+def run(task: DiscoveryTask, config: ACDCConfig) -> Scores:
     metric = _metric(task, config.metric)
     thresholds = sorted({config.threshold, *config.sweep})
     kept, _ = acdc(task, thresholds, metric, task.ablation(config.ablation))

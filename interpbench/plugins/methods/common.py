@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from interpbench.graph import edge_key
 from interpbench.schemas import EdgeScore, Scores
+
+if TYPE_CHECKING:
+    from interpbench.task import DiscoveryTask
 
 AblationName = Literal["auto", "resample", "mean", "zero", "zero-except-embed"]
 
@@ -25,16 +28,16 @@ class AblationConfig(MethodConfig):
     )
 
 
-def edge_scores(task, values) -> list[EdgeScore]:
+def edge_scores(task: DiscoveryTask, values) -> list[EdgeScore]:
     """EdgeScores in graph order from a sequence of floats aligned with task.graph.edges."""
     return [EdgeScore(sender=s, receiver=r, score=float(v)) for (s, r), v in zip(task.graph.edges, values)]
 
 
-def select_edges(task, values, threshold: float) -> list[str]:
+def select_edges(task: DiscoveryTask, values, threshold: float) -> list[str]:
     return [edge_key(s, r) for (s, r), v in zip(task.graph.edges, values) if v >= threshold]
 
 
-def relative_selection(task, values, relative_threshold: float) -> Scores:
+def relative_selection(task: DiscoveryTask, values, relative_threshold: float) -> Scores:
     """Edge scores with the edges whose score is at least ``relative_threshold`` × the best."""
     values = [float(v) for v in values]
     top = max(values, default=0.0)

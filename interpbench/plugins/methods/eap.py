@@ -23,12 +23,15 @@ sum, as auto-circuit orders them: effects of opposite sign on different examples
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from interpbench.plugins.methods.common import AblationConfig, relative_selection
 from interpbench.schemas import Scores
+
+if TYPE_CHECKING:
+    from interpbench.task import DiscoveryTask
 
 
 class EAPConfig(AblationConfig):
@@ -53,7 +56,7 @@ class EAPIGConfig(EAPConfig):
     steps: int = Field(8, ge=1, le=512, description="Integration steps from corrupted to clean inputs.")
 
 
-def attribution_target(task, answer=None):
+def attribution_target(task: DiscoveryTask, answer=None):
     """A differentiable scalar: summed answer of the model over examples (BOS excluded).
 
     ``answer`` holds the full model's classes [B, P-1]; without it, the pass being
@@ -73,7 +76,7 @@ def attribution_target(task, answer=None):
     return target
 
 
-def interpbench_target(task):
+def interpbench_target(task: DiscoveryTask):
     """InterpBench's EAP loss, negated so that (like ``attribution_target``) larger is
     better: the batch-mean cross-entropy of the true answers (summed over positions 1..)
     for categorical cases, the mean absolute error to them for numerical ones. The true
@@ -99,7 +102,7 @@ def interpbench_target(task):
     return target
 
 
-def attribution_scores(task, grads, ablation: str, score: str = "abs-mean") -> list[float]:
+def attribution_scores(task: DiscoveryTask, grads, ablation: str, score: str = "abs-mean") -> list[float]:
     """Per edge: the mean over examples of |(clean_s - ablated_s) · grad_r| (``abs-mean``), or the
     absolute value of its signed sum over examples (``interpbench``; for L the negated target,
     ``(clean_s - ablated_s) · grad_r`` is auto-circuit's ``(ablated_s - clean_s) · dL/d input_r``)."""
@@ -112,18 +115,17 @@ def attribution_scores(task, grads, ablation: str, score: str = "abs-mean") -> l
     return summary[engine.edge_r, engine.edge_s].tolist()
 
 
-def run_eap(task, config: EAPConfig) -> Scores:
+def run_eap(task: DiscoveryTask, config: EAPConfig) -> Scores:
     engine = task.engine
     embed, pos = engine.embeddings(task.clean)
     target = interpbench_target(task) if config.score == "interpbench" else attribution_target(task)
     _, grads, clean_out = engine.receiver_gradients(target, embed, pos)
-    if "clean_out" not in vars(engine):  # the clean pass just ran: no need for another
-        engine.clean_out = clean_out
+    engine.adopt_clean_outputs(clean_out)  # the clean pass just ran: no need for another
     scores = attribution_scores(task, grads, task.ablation(config.ablation), config.score)
     return relative_selection(task, scores, config.relative_threshold)
 
 
-def run_eap_ig(task, config: EAPIGConfig) -> Scores:
+def run_eap_ig(task: DiscoveryTask, config: EAPIGConfig) -> Scores:
     engine = task.engine
     if config.score == "interpbench":
         target = interpbench_target(task)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from interpbench.plugins.methods.common import MethodConfig
 from interpbench.schemas import Scores
+
+if TYPE_CHECKING:
+    from interpbench.task import DiscoveryTask
 
 
 class NodeAblationConfig(MethodConfig):
@@ -23,7 +26,7 @@ class NodeAblationConfig(MethodConfig):
     threshold: float = Field(1e-4, ge=0, description="Nodes whose effect is at least this are in the circuit.")
 
 
-def node_effects(task, ablation: str) -> dict[str, float]:
+def node_effects(task: DiscoveryTask, ablation: str) -> dict[str, float]:
     """Validation metric with each node ablated in turn: all nodes in one batched pass."""
     import torch
 
@@ -34,7 +37,7 @@ def node_effects(task, ablation: str) -> dict[str, float]:
     return dict(zip(task.graph.nodes, values.tolist()))
 
 
-def run(task, config: NodeAblationConfig) -> Scores:
+def run(task: DiscoveryTask, config: NodeAblationConfig) -> Scores:
     ranked_by = task.ablation(config.score)
     kinds = dict.fromkeys(["resample", "mean", ranked_by])  # ordered, without repeats
     effects = {kind: node_effects(task, kind) for kind in kinds}

@@ -15,11 +15,16 @@ computes subnetwork probing's; the scores stay those of ``lambda_reg``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field, field_validator
 
 from interpbench.graph import edge_key
 from interpbench.plugins.methods.common import AblationConfig, edge_scores
 from interpbench.schemas import Scores, SweptCircuit
+
+if TYPE_CHECKING:
+    from interpbench.task import DiscoveryTask
 
 # Hard-concrete stretch and temperature (Louizos et al. 2018).
 BETA, GAMMA, ZETA = 2 / 3, -0.1, 1.1
@@ -48,7 +53,7 @@ class SPConfig(AblationConfig):
         return values
 
 
-def learn_mask(task, n_items: int, to_dense, config: SPConfig) -> list[float]:
+def learn_mask(task: DiscoveryTask, n_items: int, to_dense, config: SPConfig) -> list[float]:
     """Train hard-concrete logits; return each item's log-odds of being kept."""
     import math
 
@@ -81,7 +86,7 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def probe(task, level: str, keys: list[str], to_dense, config: SPConfig) -> Scores:
+def probe(task: DiscoveryTask, level: str, keys: list[str], to_dense, config: SPConfig) -> Scores:
     """Learn the mask at ``lambda_reg`` (and at each ``sweep`` value); score and select."""
     cut = _logit(config.threshold)
     learned = {
@@ -95,12 +100,12 @@ def probe(task, level: str, keys: list[str], to_dense, config: SPConfig) -> Scor
     return Scores(level=level, selected=kept[config.lambda_reg], sweep=sweep, **scored)
 
 
-def run_edge_sp(task, config: SPConfig) -> Scores:
+def run_edge_sp(task: DiscoveryTask, config: SPConfig) -> Scores:
     keys = [edge_key(s, r) for s, r in task.graph.edges]
     return probe(task, "edge", keys, task.engine.edge_mask, config)
 
 
-def run_node_sp(task, config: SPConfig) -> Scores:
+def run_node_sp(task: DiscoveryTask, config: SPConfig) -> Scores:
     return probe(task, "node", task.graph.nodes, task.engine.node_mask, config)
 
 
