@@ -384,9 +384,12 @@ def show_case(name: str, loader: str, as_json: bool, image: str | None, level: s
     """Describe case NAME: task, vocabulary, model size and ground-truth circuit."""
     from interpbench.compiler.ground_truth import head_circuit
 
+    from interpbench.runner import calling
+
     spec = registry.get_case(name)
     info = spec.info()
-    loaded = registry.get_loader(loader).load(spec, seed=0, options={})
+    loader_spec = registry.get_loader(loader)
+    loaded = calling(loader_spec, "loader", loader_spec.load, spec, seed=0, options={})
     circuits = {"edge": loaded.circuit, "head": head_circuit(loaded.circuit)}
     if image:
         from interpbench.plotting import draw_circuit
@@ -475,35 +478,35 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
 
 @cli.command("eval")
 @click.option("--case", "case_name", required=True)
-@click.option("--loader", type=click.Choice(["siit", "tracr", "interpbench-dir"]), default="siit", show_default=True)
+@click.option("--loader", default="siit", show_default=True, help="Any registered loader (list loaders).")
 @click.option("--model-dir", type=click.Path(exists=True, file_okay=False), help="Trained model directory.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def eval_(case_name: str, loader: str, model_dir: str | None, as_json: bool) -> None:
     """Check a model: accuracy, IIA, strict accuracy, joint strict accuracy, and every
     node's ablation effect; exits with 1 when the model misses its certificate.
 
-    In-circuit nodes must matter and out-of-circuit nodes must not. With --loader
-    tracr the compiled model is checked against itself (a baseline: everything 1.0).
+    In-circuit nodes must matter and out-of-circuit nodes must not. The model is
+    compared with the case's compiled (HL) model, node by node of the same name; a
+    trained zoo or --model-dir model on its own validation pairs. With --loader tracr
+    the compiled model is checked against itself (a baseline: everything 1.0).
     """
+    from interpbench.runner import calling
     from interpbench.siit import zoo
-    from interpbench.siit.store import evaluate_directory
+    from interpbench.siit.store import evaluate_compiled, evaluate_directory, evaluate_loaded
 
     case = registry.get_case(case_name)
+    loader_spec = registry.get_loader(loader)
     if loader == "tracr":
-        from interpbench.siit.store import evaluate_compiled
-
         result = evaluate_compiled(case)
-    elif loader == "interpbench-dir":
-        if not model_dir:
-            raise InterpbenchError("--model-dir is required for the interpbench-dir loader")
-        from interpbench.interpbench_dir import evaluate_dir
-
-        result = evaluate_dir(case, model_dir)
-    else:
+    elif loader == "siit":
         directory = model_dir or zoo.find(case.name)
         if directory is None:
             raise InterpbenchError(f"no trained model for case {case.name}: run `interpbench train --case {case.name}`")
         result = evaluate_directory(case, directory)
+    else:
+        options = {"model_dir": model_dir} if model_dir else {}
+        loaded = calling(loader_spec, "loader", loader_spec.load, case, seed=0, options=options)
+        result = evaluate_loaded(case, loaded)
     certified = result.passed()
     if as_json:
         _echo_json({**result.to_dict(), "certified": certified})

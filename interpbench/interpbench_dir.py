@@ -434,29 +434,3 @@ def write_dir(case, loaded_or_directory, out: str | Path) -> Path:
     }
     (out / META_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n")
     return out
-
-
-def evaluate_dir(case, directory: str | Path, *, n_pairs: int = 2000, seed: int = 0, node_effects: bool = True):
-    """Accuracy, IIA, strict accuracy and node effects of an InterpBench-layout model against
-    the case's compiled (HL) model, with the correspondence of same-named heads and MLPs."""
-    import torch
-
-    from interpbench.cases.data import encode, generate_inputs
-    from interpbench.compiler import load_compiled
-    from interpbench.siit.correspondence import build_correspondence
-    from interpbench.siit.evaluate import evaluate
-
-    loaded = read_dir(directory, case)
-    compiled = load_compiled(case)
-    if dict(loaded.input_encoding) != dict(compiled.input_encoding):
-        raise InterpbenchError(
-            f"{directory}: the model's token ids differ from the compiled case's, so the HL model cannot be compared"
-        )
-    hl = compiled.model
-    try:
-        correspondence = build_correspondence(hl, compiled.circuit, loaded.model.cfg)
-    except ValueError as e:
-        raise InterpbenchError(f"{directory}: {e}") from None
-    base = encode(generate_inputs(case, min_samples=1, max_samples=n_pairs, seed=seed), compiled.input_encoding)
-    source = base[torch.randperm(len(base), generator=torch.Generator().manual_seed(seed))]
-    return evaluate(hl, loaded.model, correspondence, case, (base, source), node_effects=node_effects)

@@ -140,13 +140,20 @@ def evaluate_directory(case, directory: str | Path, *, n_pairs: int | None = Non
     return evaluate(s.hl, model, s.corr, s.case, s.eval_data, atol=config.atol, node_effects=node_effects)
 
 
+def _pairs(case, encoding, n_pairs: int, seed: int):
+    """(base, source) validation pairs: ``n_pairs`` inputs and a permutation of them."""
+    import torch
+
+    from interpbench.cases.data import encode, generate_inputs
+
+    base = encode(generate_inputs(case, min_samples=1, max_samples=n_pairs, seed=seed), encoding)
+    return base, base[torch.randperm(len(base), generator=torch.Generator().manual_seed(seed))]
+
+
 def evaluate_compiled(case, *, n_pairs: int = 2000, seed: int = 0, node_effects: bool = True):
     """The compiled (tracr) model checked against itself: the baseline every trained
     model is compared with (accuracy, IIA and strict accuracy are 1 by construction;
     the node effects show which nodes the circuit needs)."""
-    import torch
-
-    from interpbench.cases.data import encode, generate_inputs
     from interpbench.compiler import load_compiled
     from interpbench.siit.correspondence import build_correspondence
     from interpbench.siit.evaluate import evaluate
@@ -154,6 +161,25 @@ def evaluate_compiled(case, *, n_pairs: int = 2000, seed: int = 0, node_effects:
     compiled = load_compiled(case)
     hl = compiled.model
     correspondence = build_correspondence(hl, compiled.circuit, hl.cfg)
-    base = encode(generate_inputs(case, min_samples=1, max_samples=n_pairs, seed=seed), compiled.input_encoding)
-    source = base[torch.randperm(len(base), generator=torch.Generator().manual_seed(seed))]
-    return evaluate(hl, hl, correspondence, case, (base, source), node_effects=node_effects)
+    pairs = _pairs(case, compiled.input_encoding, n_pairs, seed)
+    return evaluate(hl, hl, correspondence, case, pairs, node_effects=node_effects)
+
+
+def evaluate_loaded(case, loaded, *, n_pairs: int = 2000, seed: int = 0, node_effects: bool = True, source: str = ""):
+    """Any loader's model (a ``LoadedModel``) against the case's compiled (HL) model, with
+    the correspondence of same-named heads and MLPs; ``source`` names it in errors."""
+    from interpbench.compiler import load_compiled
+    from interpbench.errors import InterpbenchError
+    from interpbench.siit.correspondence import build_correspondence
+    from interpbench.siit.evaluate import evaluate
+
+    compiled = load_compiled(case)
+    where = source or loaded.info.get("origin", "the model")
+    if dict(loaded.input_encoding) != dict(compiled.input_encoding):
+        raise InterpbenchError(f"{where}: the model's token ids differ from the compiled case's, so the HL model cannot be compared")
+    try:
+        correspondence = build_correspondence(compiled.model, compiled.circuit, loaded.model.cfg)
+    except ValueError as e:
+        raise InterpbenchError(f"{where}: {e}") from None
+    pairs = _pairs(case, compiled.input_encoding, n_pairs, seed)
+    return evaluate(compiled.model, loaded.model, correspondence, case, pairs, node_effects=node_effects)

@@ -110,3 +110,28 @@ def test_eval_gives_a_verdict_and_fails_on_a_model_that_misses_its_certificate(t
     assert "certificate: does NOT meet" in proc.stdout and "joint strict accuracy" in proc.stdout
     ok = interpbench("eval", "--case", "3")
     assert ok.returncode == 0 and "certificate: meets" in ok.stdout
+
+
+def test_eval_works_for_a_third_party_loader(fresh_registry):
+    """eval is not limited to the built-in loaders: any loader's model is compared with
+    the compiled one, and a crashing loader is one line naming its plugin."""
+    from click.testing import CliRunner
+
+    from interpbench import hookimpl
+    from interpbench.cli import cli
+    from interpbench.siit.store import load_trained
+
+    class Plugin:
+        @hookimpl
+        def register_loaders(self, register):
+            register(name="my-zoo", description="The zoo, through a plugin.", load=lambda case, **kw: load_trained(case, zoo.zoo_dir(case.name)))
+            register(name="crashing", description="Raises.", load=lambda case, **kw: 1 / 0)
+
+    fresh_registry.add_plugin(Plugin(), name="my-plugin")
+    ok = CliRunner().invoke(cli, ["eval", "--case", "3", "--loader", "my-zoo"])
+    assert ok.exit_code == 0, ok.output
+    assert "case 3 (my-zoo)" in ok.output and "certificate: meets" in ok.output
+    bad = CliRunner().invoke(cli, ["eval", "--case", "3", "--loader", "crashing"])
+    assert bad.exit_code != 0 and "'my-plugin'" in bad.output and "ZeroDivisionError" in bad.output
+    shown = CliRunner().invoke(cli, ["show", "case", "3", "--loader", "crashing"])
+    assert shown.exit_code != 0 and "Traceback" not in shown.output and "'my-plugin'" in shown.output
