@@ -87,16 +87,44 @@ def as_scores(raw: Any, method: str, task) -> Scores:
     return raw
 
 
-def compute_metrics(scores: Scores, task) -> MetricOutput:
-    """Every registered metric on a method's validated scores, merged."""
-    merged = MetricOutput()
-    for metric in registry.metric_specs():
-        out = calling(metric, "metric", metric.compute, scores, task)
-        out = out if isinstance(out, MetricOutput) else MetricOutput(values=out)
-        merged.values.update(out.values)
+def compute_metrics(scores: Scores, task) -> tuple[MetricOutput, dict[str, str]]:
+    """Every registered metric on a method's validated scores, merged, and what went wrong.
+
+    The built-in metrics run first. A third-party metric that raises, or that returns a
+    name another metric already set, fails alone: its error is returned and the others
+    stand (a built-in metric that raises is a bug and ends the run). A value that is not
+    finite is stored as null, with the reason.
+    """
+    import math
+
+    from interpbench.registry import BUILTIN_DISTRIBUTION
+
+    merged, errors = MetricOutput(), {}
+    specs = sorted(registry.metric_specs(), key=lambda m: m.plugin != BUILTIN_DISTRIBUTION)
+    for metric in specs:
+        try:
+            out = calling(metric, "metric", metric.compute, scores, task)
+            out = out if isinstance(out, MetricOutput) else MetricOutput(values=out)
+        except InterpbenchError as e:  # PluginFailed included: the metric's own code raised
+            if metric.plugin == BUILTIN_DISTRIBUTION:
+                raise
+            errors[metric.name] = str(e)
+            continue
+        except ValidationError as e:
+            errors[metric.name] = f"metric {metric.name!r} returned invalid values: {str(e).splitlines()[0]}"
+            continue
+        taken = sorted((set(out.values) & set(merged.values)) | (set(out.sets) & set(merged.sets)) | (set(out.curves) & set(merged.curves)))
+        if taken:
+            errors[metric.name] = f"metric {metric.name!r} (plugin {metric.plugin!r}) returned names another metric set: {', '.join(taken)}"
+            continue
+        for name, value in out.values.items():
+            if value is not None and not math.isfinite(value):
+                errors[name] = f"{name} was {value} (metric {metric.name!r})"
+                value = None
+            merged.values[name] = value
         merged.sets.update(out.sets)
         merged.curves.update(out.curves)
-    return merged
+    return merged, errors
 
 
 def rescore(result: RunResult) -> RunResult:
@@ -114,7 +142,7 @@ def rescore(result: RunResult) -> RunResult:
     if result.status != "ok" or result.scores is None:
         raise InterpbenchError("only a finished run that kept its scores can be rescored")
     task = make_task(result.case, result.loader, seed=result.seed, n_examples=result.n_examples)
-    merged = compute_metrics(result.scores, task)
+    merged, errors = compute_metrics(result.scores, task)
     before, after = result.metrics.get("empty_metric"), merged.values.get("empty_metric")
     if before is not None and after is not None and not math.isclose(before, after, rel_tol=1e-4, abs_tol=1e-9):
         raise InterpbenchError(
@@ -124,7 +152,7 @@ def rescore(result: RunResult) -> RunResult:
     return result.model_copy(
         update=dict(
             schema_version=SCHEMA_VERSION, granularity=task.granularity,
-            metrics=merged.values, sets=merged.sets, curves=merged.curves,
+            metrics=merged.values, metric_errors=errors, sets=merged.sets, curves=merged.curves,
         )  # fmt: skip
     )
 
@@ -149,9 +177,11 @@ def run(
     t0 = time.perf_counter()
     task = make_task(case, loader, seed=seed, n_examples=n_examples, options=loader_options)
     t1 = time.perf_counter()
+    loaded, truth = task.loaded, task.loaded.circuit.model_copy(deep=True)
     scores = as_scores(calling(spec, "method", spec.run, task, cfg), method, task)
+    task.loaded, loaded.circuit = loaded, truth  # what a method did to the ground truth is undone
     t2 = time.perf_counter()
-    merged = compute_metrics(scores, task)
+    merged, errors = compute_metrics(scores, task)
     t3 = time.perf_counter()
     return RunResult(
         case=case,
@@ -166,6 +196,7 @@ def run(
         versions=versions(),
         timings=Timings(load_seconds=t1 - t0, method_seconds=t2 - t1, metrics_seconds=t3 - t2, total_seconds=t3 - t0),
         metrics=merged.values,
+        metric_errors=errors,
         sets=merged.sets,
         curves=merged.curves,
         scores=scores if keep_scores else None,

@@ -7,6 +7,7 @@ to the repository's ``schemas/`` folder (``interpbench schema --write``).
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -142,16 +143,16 @@ class Scores(Strict):
     @classmethod
     def _finite_edges(cls, edges: list[EdgeScore]) -> list[EdgeScore]:
         for e in edges:
-            if e.score != e.score:
-                raise ValueError(f"edge {e.sender}->{e.receiver} has a NaN score")
+            if not math.isfinite(e.score):
+                raise ValueError(f"edge {e.sender}->{e.receiver} has a score of {e.score} (scores must be finite)")
         return edges
 
     @field_validator("nodes")
     @classmethod
     def _finite_nodes(cls, nodes: dict[str, float]) -> dict[str, float]:
         for name, s in nodes.items():
-            if s != s:
-                raise ValueError(f"node {name} has a NaN score")
+            if not math.isfinite(s):
+                raise ValueError(f"node {name} has a score of {s} (scores must be finite)")
         return nodes
 
 
@@ -194,12 +195,24 @@ class RunResult(Strict):
     thresholds: list[float] = []
     versions: dict[str, str]
     timings: Timings | None = None
-    metrics: dict[str, float | None] = {}
+    metrics: dict[str, float | None] = Field(
+        {}, description="Every value finite, or null: a metric that is undefined for the run (see metric_errors)."
+    )
+    metric_errors: dict[str, str] = Field(
+        {}, description="Why a metric is missing or null: a plugin metric that failed, or a value that was not finite."
+    )
     sets: dict[str, list[str]] = {}
     curves: dict[str, list[tuple[float, float]]] = {}
     scores: Scores | None = None
     created: str
 
+    @field_validator("metrics")
+    @classmethod
+    def _finite_metrics(cls, metrics: dict[str, float | None]) -> dict[str, float | None]:
+        bad = [k for k, v in metrics.items() if v is not None and not math.isfinite(v)]
+        if bad:
+            raise ValueError(f"metric values must be finite or null: {', '.join(bad)}")
+        return metrics
 
 #: The models whose JSON Schemas are exported and printable with ``interpbench schema``.
 PUBLIC_MODELS: dict[str, type[BaseModel]] = {
