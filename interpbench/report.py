@@ -142,6 +142,27 @@ def leaderboard_table(board: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+CONVENTIONS = {
+    "edge_auroc": "certified (headline)",
+    "edge_qkv_auroc": "q/k/v level",
+    "edge_head_auroc": "head level",
+    "edge_interpbench_auroc": "InterpBench's evaluation",
+}
+
+
+def conventions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean edge AUROC of each method variant under every scoring convention the records
+    carry: how much of a ranking is the ruler rather than the method."""
+    present = [c for c in CONVENTIONS if c in frame and frame[c].notna().any()]
+    board = leaderboard(frame, tuple(present)) if present else pd.DataFrame()
+    if board.empty:
+        return board
+    out = board[["variant", "loader", "cases"]].rename(columns={"variant": "method"})
+    for c in present:
+        out[f"{CONVENTIONS[c]} mean"] = board[f"{c}_mean"]
+    return out
+
+
 def per_case(frame: pd.DataFrame, metric: str = "edge_auroc") -> pd.DataFrame:
     """Cases as rows, methods (per loader) as columns, the metric averaged over seeds."""
     ok = frame[frame["status"] == "ok"]
@@ -271,14 +292,16 @@ def render(folder: str | Path, fmt: str = "markdown", metric: str = "edge_auroc"
     loaded = load_results(folder)
     frame = loaded.frame
     board, cases = leaderboard_table(leaderboard(frame)), per_case(frame, metric)
+    rulers = conventions(frame) if not frame.empty else pd.DataFrame()
     stats = pairwise(frame, metric) if not frame.empty else pd.DataFrame()
     failed = frame[frame["status"] == "failed"] if not frame.empty else frame
     if fmt == "csv":
         columns = [c for c in frame.columns if c not in (*CURVES, *CIRCUIT_SETS)]
         return frame[columns].to_csv(index=False), loaded.skipped
     if fmt == "html":
-        return _html(frame, board, stats, cases, failed, metric), loaded.skipped
+        return _html(frame, board, rulers, stats, cases, failed, metric), loaded.skipped
     parts = [f"## Leaderboard ({len(frame)} runs)\n", to_markdown(board),
+             "\n## Edge AUROC under each scoring convention\n", to_markdown(rulers),
              f"\n## Pairwise comparisons ({metric}; Wilcoxon signed-rank, Vargha–Delaney A12)\n", to_markdown(stats, 4),
              f"\n## Per case: {metric}\n", to_markdown(cases)]
     if len(failed):
@@ -286,7 +309,7 @@ def render(folder: str | Path, fmt: str = "markdown", metric: str = "edge_auroc"
     return "\n".join(parts), loaded.skipped
 
 
-def _html(frame, board, stats, cases, failed, metric: str) -> str:
+def _html(frame, board, rulers, stats, cases, failed, metric: str) -> str:
     import tempfile
 
     from interpbench import report_html as h
@@ -308,6 +331,7 @@ def _html(frame, board, stats, cases, failed, metric: str) -> str:
         ]
         sections = [
             ("Leaderboard", h.table(board, {c: na for c in board.columns}) + h.image(box, f"{metric} per method")),
+            ("Edge AUROC under each scoring convention", h.table(rulers, {c: na for c in rulers.columns})),
             (f"Pairwise comparisons ({metric}: Wilcoxon signed-rank p, Vargha–Delaney A12)", h.table(stats)),
             (f"Per case: {metric}", h.table(cases, {c: na for c in cases.columns}, index=True)),
             ("Cases: ROC curves and the circuits found", "".join(case_parts)),
