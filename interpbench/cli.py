@@ -22,6 +22,11 @@ class Group(click.Group):
             return super().invoke(ctx)
         except InterpbenchError as e:
             raise click.ClickException(str(e)) from None
+        except click.UsageError as e:  # a bad option: one line too, with where to look
+            hint = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""
+            error = click.ClickException(e.format_message() + hint)
+            error.exit_code = e.exit_code
+            raise error from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
@@ -47,6 +52,20 @@ def cli(threads: int) -> None:
     os.environ["OMP_NUM_THREADS"] = str(threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
+
+
+class OutPath(click.Path):
+    """A path to write to. An empty value (an unset shell variable) is refused rather than
+    taken as the current directory."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path is not a place to write (is a shell variable unset?)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+SEED = click.IntRange(0, 2**32 - 1)
+EXAMPLES = click.IntRange(2, 1_000_000)
 
 
 def _echo_json(data: Any) -> None:
@@ -137,11 +156,11 @@ def parse_settings(pairs: Iterable[str]) -> dict[str, Any]:
 @click.option("--method", required=True, help="Discovery method, e.g. acdc.")
 @click.option("--loader", default="tracr", show_default=True, help="Model loader.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Method config value (repeatable).")
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--examples", default=500, show_default=True, type=click.IntRange(2), help="Clean/corrupted examples.")
+@click.option("--seed", default=0, show_default=True, type=SEED)
+@click.option("--examples", default=500, show_default=True, type=EXAMPLES, help="Clean/corrupted examples.")
 @click.option("--model-dir", type=click.Path(exists=True, file_okay=False), help="Model directory (siit or interpbench-dir loader).")
 @click.option("--json", "as_json", is_flag=True, help="Print the RunResult as JSON.")
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Also write the RunResult JSON here.")
+@click.option("--out", type=OutPath(dir_okay=False, writable=True), help="Also write the RunResult JSON here.")
 def run(
     case: str, method: str, loader: str, settings: tuple[str, ...], seed: int, examples: int,
     model_dir: str | None, as_json: bool, out: str | None,
@@ -226,8 +245,8 @@ def parse_sweep_settings(pairs: Iterable[str]) -> dict[str, dict[str, list[Any]]
 @click.option("--loaders", default="tracr", show_default=True, help="Comma list of loaders.")
 @click.option("--set", "settings", multiple=True, metavar="METHOD.KEY=V1,V2", help="Config values to sweep (repeatable).")
 @click.option("--seeds", default="0", show_default=True, help="Comma list of seeds.")
-@click.option("--examples", default=500, show_default=True, type=click.IntRange(2))
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the run records.")
+@click.option("--examples", default=500, show_default=True, type=EXAMPLES)
+@click.option("--out", required=True, type=OutPath(file_okay=False), help="Folder for the run records.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Parallel worker processes.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Where runs execute: worker processes here, or one Ray task per run.")
@@ -252,8 +271,14 @@ def sweep(
     loader_names = _names(loaders, [l.name for l in registry.loaders()], "loader")
     try:
         seed_list = [int(s) for s in seeds.split(",")]
+        if any(not 0 <= s < 2**32 for s in seed_list):
+            raise ValueError
     except ValueError:
-        raise InterpbenchError(f"--seeds must be a comma list of integers, not {seeds!r}") from None
+        raise InterpbenchError(f"--seeds must be a comma list of integers in 0..2**32-1, not {seeds!r}") from None
+    if executor == "local" and address:
+        raise InterpbenchError("--address is for --executor ray")
+    if not (case_names and method_names and loader_names):
+        raise InterpbenchError("--cases, --methods and --loaders each need at least one name")
     try:
         specs = grid(case_names, method_names, loader_names, seed_list, parse_sweep_settings(settings), examples)
     except ValueError as e:
@@ -275,7 +300,7 @@ def sweep(
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "html"]), default="markdown", show_default=True)
 @click.option("--metric", default="edge_auroc", show_default=True, help="Metric of the per-case table.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
+@click.option("--out", type=OutPath(dir_okay=False), help="Write the report here instead of stdout.")
 def report(folder: str, fmt: str, metric: str, out: str | None) -> None:
     """Tables of a results folder: leaderboard and per-case scores."""
     from interpbench.report import render
@@ -378,7 +403,7 @@ def show() -> None:
 @click.argument("name")
 @click.option("--loader", default="tracr", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--image", type=click.Path(dir_okay=False), help="Draw the circuit into this PNG.")
+@click.option("--image", type=OutPath(dir_okay=False), help="Draw the circuit into this PNG.")
 @click.option("--level", type=click.Choice(["edge", "head"]), default="head", show_default=True, help="Circuit level to draw.")
 def show_case(name: str, loader: str, as_json: bool, image: str | None, level: str) -> None:
     """Describe case NAME: task, vocabulary, model size and ground-truth circuit."""
@@ -424,9 +449,9 @@ def show_case(name: str, loader: str, as_json: bool, image: str | None, level: s
 
 @cli.command()
 @click.option("--case", "case_name", required=True, help="Case to train a low-level model for.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=SEED)
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="SIIT config value (repeatable).")
-@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: the user's model store).")
+@click.option("--out", type=OutPath(file_okay=False), help="Output folder (default: the user's model store).")
 @click.option("--resume", is_flag=True, help="Continue from the folder's last checkpoint.")
 def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None, resume: bool) -> None:
     """Train a low-level model with Strict Interchange Intervention Training (SIIT).
@@ -527,7 +552,7 @@ def eval_(case_name: str, loader: str, model_dir: str | None, as_json: bool) -> 
 @cli.command()
 @click.option("--case", "case_name", required=True)
 @click.option("--format", "fmt", type=click.Choice(["interpbench"]), default="interpbench", show_default=True)
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder to write.")
+@click.option("--out", required=True, type=OutPath(file_okay=False), help="Folder to write.")
 @click.option("--model-dir", type=click.Path(exists=True, file_okay=False), help="Trained model (default: the case's).")
 def export(case_name: str, fmt: str, out: str, model_dir: str | None) -> None:
     """Write a trained model in the published InterpBench layout (ll_model_cfg.pkl,
@@ -627,7 +652,7 @@ def zoo_build(cases_arg: str, settings: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.argument("name", required=False)
-@click.option("--write", "write_dir", type=click.Path(file_okay=False), help="Write every schema into this folder.")
+@click.option("--write", "write_dir", type=OutPath(file_okay=False), help="Write every schema into this folder.")
 def schema(name: str | None, write_dir: str | None) -> None:
     """Print the JSON Schema of one result model, or write them all with --write.
 

@@ -291,6 +291,10 @@ def render(folder: str | Path, fmt: str = "markdown", metric: str = "edge_auroc"
     """The report as text, and the files that were skipped."""
     loaded = load_results(folder)
     frame = loaded.frame
+    if metric not in SCORE_COLUMNS:
+        from interpbench.errors import UnknownName
+
+        raise UnknownName("metric", metric, SCORE_COLUMNS)
     board, cases = leaderboard_table(leaderboard(frame)), per_case(frame, metric)
     rulers = conventions(frame) if not frame.empty else pd.DataFrame()
     stats = pairwise(frame, metric) if not frame.empty else pd.DataFrame()

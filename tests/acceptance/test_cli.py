@@ -86,6 +86,14 @@ def test_run_table_and_set(tmp_path):
         (["run", "--case", "3", "--method", "acdc", "--set", "threshold=high"], "invalid value for threshold"),
         (["run", "--case", "3", "--method", "acdc", "--set", "colour=red"], "invalid value for colour"),
         (["schema", "NoSuchModel"], "unknown schema 'NoSuchModel'"),
+        (["run", "--case", "3", "--method", "eap", "--out", ""], "an empty path is not a place to write"),
+        (["run", "--case", "3", "--method", "eap", "--seed", "9" * 30], "is not in the range"),
+        (["run", "--case", "3", "--method", "eap", "--examples", "1000000000"], "is not in the range"),
+        (["sweep", "--cases", "3", "--methods", ",", "--out", "x"], "each need at least one name"),
+        (["sweep", "--cases", "3", "--methods", "eap", "--address", "h:1", "--out", "x"], "--address is for --executor ray"),
+        (["sweep", "--cases", "3", "--methods", "eap", "--seeds", "-1", "--out", "x"], "--seeds must be"),
+        (["report", ".", "--metric", "NODE_AUROC"], "unknown metric 'NODE_AUROC'"),
+        (["eval", "--case", "3", "--loader", "nope"], "unknown loader 'nope'"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(args, message):
