@@ -172,6 +172,20 @@ class PatchingEngine:
             logits = torch.cat([self._run_shared(unique[i : i + chunk], ablation) for i in range(0, len(unique), chunk)])
             return logits[inverse]
 
+    def run_nodes(self, kept_nodes: torch.Tensor, ablation: Ablation = "resample") -> torch.Tensor:
+        """Logits [C, B, P, V] with node n's outputs ablated where ``kept_nodes[:, n]`` is 0
+        (``graph.nodes`` order; fractional values interpolate): the same as
+        ``run(node_mask(kept_nodes))``, differentiable in ``kept_nodes`` when it requires
+        grad, at about the cost of a plain forward pass (node-level subnetwork probing)."""
+        C = kept_nodes.shape[0]
+        weights = torch.ones(C, self.S, dtype=kept_nodes.dtype if kept_nodes.is_floating_point() else torch.float)
+        idx = torch.tensor([self.graph.sender_index[n] for n in self.graph.nodes])
+        weights = weights.index_copy(1, idx, kept_nodes.to(weights.dtype))
+        base, _ = self._ablation(ablation)
+        embeddings = [out[None].expand(C, *out.shape) for out in self.clean_out[:2]]
+        with torch.set_grad_enabled(kept_nodes.requires_grad):
+            return self._unembed(self._layers(_SenderPass(weights, base, embeddings, self.ablated_outputs(ablation))))
+
     def _run_differentiable(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
         base, _ = self._ablation(ablation)
         embeddings = [out[None].expand(len(mask), *out.shape) for out in self.clean_out[:2]]
@@ -263,10 +277,7 @@ class PatchingEngine:
 
     def _inputs(self, state: "_Pass", r0: int, r1: int) -> torch.Tensor:
         """Inputs of receivers r0..r1 from the senders so far: [C, r1-r0, B, P, D]."""
-        delta = state.deltas()  # [C, n, B, P, D]
-        C, n = delta.shape[:2]
-        mixed = torch.bmm(state.mask[:, r0:r1, :n], delta.reshape(C, n, -1))  # [C, r, B*P*D]
-        return state.base[r0:r1] + mixed.view(C, r1 - r0, *delta.shape[2:])
+        return state.inputs(r0, r1)
 
     def _layers(self, state: "_Pass") -> "_Pass":
         """Run every layer, appending each sender's output [C, B, P, D] to the pass."""
@@ -358,9 +369,38 @@ class _Pass:
         """Sender outputs minus ablated outputs: [C, n, B, P, D]."""
         return torch.stack(self.outputs, dim=1) - self.ablated[: len(self.outputs)]
 
+    def inputs(self, r0: int, r1: int) -> torch.Tensor:
+        """Receivers r0..r1: their all-ablated input plus the masked deltas of the senders so far."""
+        delta = self.deltas()  # [C, n, B, P, D]
+        C, n = delta.shape[:2]
+        mixed = torch.bmm(self.mask[:, r0:r1, :n], delta.reshape(C, n, -1))  # [C, r, B*P*D]
+        return self.base[r0:r1] + mixed.view(C, r1 - r0, *delta.shape[2:])
+
     def note(self, receiver_inputs: torch.Tensor) -> None:
         if self.record is not None:
             self.record.append(receiver_inputs)
+
+
+class _SenderPass(_Pass):
+    """A pass in which every receiver sees sender s through the same weight ``weights[:, s]``
+    (a node mask): a receiver's input is its all-ablated input plus one running sum of
+    weighted deltas, kept up to date as senders are added, instead of a product per receiver
+    group. The structure of the graph (who feeds whom) is the order senders are added in."""
+
+    def __init__(self, weights, base, outputs, ablated):
+        self.weights = weights  # [C, S]
+        self.running: torch.Tensor | None = None
+        super().__init__(weights, base, [], ablated)
+        self.add_outputs(outputs)
+
+    def add_outputs(self, outputs) -> None:
+        for out in outputs:
+            term = self.weights[:, len(self.outputs), None, None, None] * (out - self.ablated[len(self.outputs)])
+            self.outputs.append(out)
+            self.running = term if self.running is None else self.running + term
+
+    def inputs(self, r0: int, r1: int) -> torch.Tensor:
+        return self.base[r0:r1] + self.running[:, None]
 
 
 class _Shared:

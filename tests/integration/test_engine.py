@@ -56,6 +56,21 @@ def test_node_masks_ablate_every_outgoing_edge(task):
     assert torch.allclose(by_node, by_edges, atol=1e-6)
 
 
+@pytest.mark.parametrize("kind", ABLATIONS)
+def test_node_runs_match_node_masks_in_value_and_gradient(task, kind):
+    """run_nodes (one running sum per pass) is run(node_mask(...)) computed faster."""
+    engine, n = task.engine, len(task.graph.nodes)
+    kept = torch.rand(3, n, generator=torch.Generator().manual_seed(2))
+    dense, by_nodes = kept.clone().requires_grad_(True), kept.clone().requires_grad_(True)
+    a, b = engine.run(engine.node_mask(dense), kind), engine.run_nodes(by_nodes, kind)
+    assert torch.allclose(a, b, atol=1e-5)
+    task.metric(a).sum().backward()
+    task.metric(b).sum().backward()
+    assert torch.allclose(dense.grad, by_nodes.grad, atol=1e-5, rtol=1e-4)
+    with torch.no_grad():
+        assert torch.allclose(engine.run_nodes(kept, kind), engine.run(engine.node_mask(kept), kind), atol=1e-5)
+
+
 def test_batched_equals_one_by_one_and_duplicates_are_free(task):
     engine = task.engine
     generator = torch.Generator().manual_seed(1)

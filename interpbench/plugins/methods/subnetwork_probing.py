@@ -53,8 +53,9 @@ class SPConfig(AblationConfig):
         return values
 
 
-def learn_mask(task: DiscoveryTask, n_items: int, to_dense, config: SPConfig) -> list[float]:
-    """Train hard-concrete logits; return each item's log-odds of being kept."""
+def learn_mask(task: DiscoveryTask, n_items: int, masked_run, config: SPConfig) -> list[float]:
+    """Train hard-concrete logits; return each item's log-odds of being kept.
+    ``masked_run(kept, ablation)`` gives the logits with items kept by ``kept`` [C, n_items]."""
     import math
 
     import torch
@@ -65,13 +66,13 @@ def learn_mask(task: DiscoveryTask, n_items: int, to_dense, config: SPConfig) ->
     penalty_shift = BETA * math.log(-GAMMA / ZETA)
     ablation = task.ablation(config.ablation)
     with torch.no_grad():
-        empty = float(task.metric(task.engine.run(to_dense(torch.zeros(1, n_items)), ablation))[0])
+        empty = float(task.metric(masked_run(torch.zeros(1, n_items), ablation))[0])
     scale = 1.0 / empty if empty > 0 else 1.0
     for _ in range(config.epochs):
         u = torch.rand(log_alpha.shape, generator=generator).clamp(1e-6, 1 - 1e-6)
         s = torch.sigmoid((u.log() - (1 - u).log() + log_alpha) / BETA)
         z = (s * (ZETA - GAMMA) + GAMMA).clamp(0.0, 1.0)
-        loss = scale * task.metric(task.engine.run(to_dense(z), ablation))[0]
+        loss = scale * task.metric(masked_run(z, ablation))[0]
         loss = loss + config.lambda_reg * torch.sigmoid(log_alpha - penalty_shift).mean()
         optimizer.zero_grad()
         loss.backward()
@@ -86,11 +87,11 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def probe(task: DiscoveryTask, level: str, keys: list[str], to_dense, config: SPConfig) -> Scores:
+def probe(task: DiscoveryTask, level: str, keys: list[str], masked_run, config: SPConfig) -> Scores:
     """Learn the mask at ``lambda_reg`` (and at each ``sweep`` value); score and select."""
     cut = _logit(config.threshold)
     learned = {
-        lam: learn_mask(task, len(keys), to_dense, config.model_copy(update={"lambda_reg": lam}))
+        lam: learn_mask(task, len(keys), masked_run, config.model_copy(update={"lambda_reg": lam}))
         for lam in sorted({config.lambda_reg, *config.sweep})
     }
     kept = {lam: [k for k, v in zip(keys, log_odds) if v >= cut] for lam, log_odds in learned.items()}
@@ -102,11 +103,12 @@ def probe(task: DiscoveryTask, level: str, keys: list[str], to_dense, config: SP
 
 def run_edge_sp(task: DiscoveryTask, config: SPConfig) -> Scores:
     keys = [edge_key(s, r) for s, r in task.graph.edges]
-    return probe(task, "edge", keys, task.engine.edge_mask, config)
+    engine = task.engine
+    return probe(task, "edge", keys, lambda kept, ablation: engine.run(engine.edge_mask(kept), ablation), config)
 
 
 def run_node_sp(task: DiscoveryTask, config: SPConfig) -> Scores:
-    return probe(task, "node", task.graph.nodes, task.engine.node_mask, config)
+    return probe(task, "node", task.graph.nodes, task.engine.run_nodes, config)
 
 
 METHODS = [
