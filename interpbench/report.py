@@ -171,6 +171,9 @@ def per_case(frame: pd.DataFrame, metric: str = "edge_auroc") -> pd.DataFrame:
     table = ok.pivot_table(index="case", columns=["loader", "variant"], values=metric, aggfunc="mean")
     table = table.reindex(_case_order(table.index))
     table.columns = [f"{variant} ({loader})" for loader, variant in table.columns]
+    if "edge_tp" in ok:  # the scored ground truth's size: found plus missed, at the certified level
+        size = ok.apply(lambda r: len(r["edge_tp"]) + len(r["edge_fn"]) if isinstance(r["edge_tp"], list) else None, axis=1)
+        table.insert(0, "circuit edges", size.groupby(ok["case"]).max().reindex(table.index))
     if "constant_circuit_nodes" in ok:
         # Circuit nodes whose output never varies over the data: invisible to ablations.
         constant = ok.groupby("case")["constant_circuit_nodes"].agg(lambda v: max(v, key=len))
@@ -223,8 +226,9 @@ def plot_box(frame: pd.DataFrame, path: Path, metric: str = "edge_auroc") -> Pat
     import matplotlib.pyplot as plt
 
     groups = sorted(ok.groupby(["variant", "loader"])[metric], key=lambda g: -g[1].mean())
-    fig, ax = plt.subplots(figsize=(1.6 * len(groups) + 2, 4))
+    fig, ax = plt.subplots(figsize=(min(12.0, 1.2 * len(groups) + 2), 4.4))
     ax.boxplot([g[1].tolist() for g in groups], tick_labels=[f"{m}\n({l})" for (m, l), _ in groups])
+    ax.tick_params(axis="x", labelrotation=25, labelsize=8)
     ax.set_ylabel(metric)
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(f"{metric} per method over cases")
@@ -273,17 +277,19 @@ def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
     frame = table.reset_index() if table.index.name else table
     header = [str(c) for c in frame.columns]
 
-    def fmt(value) -> str:
+    def fmt(value, column: str) -> str:
         if value is None:
             return "n/a"
         if isinstance(value, float):
-            return "n/a" if pd.isna(value) else f"{value:.{digits}f}"
+            if pd.isna(value):
+                return "n/a"
+            return f"{value:.2g}" if column.endswith("_p") else f"{value:.{digits}f}"  # p-values span magnitudes
         # a cell stays one cell: no pipe, no line break, no raw HTML
         text = " ".join(str(value).split()).replace("|", "\\|")
         return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    lines += ["| " + " | ".join(fmt(v, c) for v, c in zip(row, header)) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
 

@@ -54,11 +54,12 @@ details { margin: 0.3em 0 1em; } summary { cursor: pointer; font-weight: 600; }
 _COLOURS = {"tp": "#2e7d32", "fp": "#ef6c00", "fn": "#c62828"}
 
 
-def _cell(value, reason: str = "") -> str:
+def _cell(value, reason: str = "", column: str = "") -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return f'<td class="na" title="{html.escape(reason or "not defined for this run")}">n/a</td>'
     if isinstance(value, float):
-        return f'<td data-sort="{value:.6f}">{value:.3f}</td>'
+        shown = f"{value:.2g}" if column.endswith("_p") else f"{value:.3f}"  # p-values span magnitudes
+        return f'<td data-sort="{value:.6g}">{shown}</td>'
     text = str(value)
     sort = re.match(r"^(-?\d+(\.\d+)?)", text)
     attr = f' data-sort="{html.escape(sort.group(1))}"' if sort else ""
@@ -73,7 +74,7 @@ def table(frame: pd.DataFrame, reasons: dict[str, str] | None = None, index: boo
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     rows = []
     for row in frame.itertuples(index=False):
-        cells = "".join(_cell(v, (reasons or {}).get(str(c), "")) for c, v in zip(frame.columns, row))
+        cells = "".join(_cell(v, (reasons or {}).get(str(c), ""), str(c)) for c, v in zip(frame.columns, row))
         rows.append(f"<tr>{cells}</tr>")
     return f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
