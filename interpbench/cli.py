@@ -251,9 +251,11 @@ def parse_sweep_settings(pairs: Iterable[str]) -> dict[str, dict[str, list[Any]]
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Where runs execute: worker processes here, or one Ray task per run.")
 @click.option("--address", help="Ray cluster address (default: start a local Ray instance).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds a run may take; a run that takes longer is recorded as failed (and its worker replaced).")
 def sweep(
     cases: str, methods: str, loaders: str, settings: tuple[str, ...], seeds: str, examples: int, out: str,
-    jobs: int, executor: str, address: str | None,
+    jobs: int, executor: str, address: str | None, timeout: float | None,
 ) -> None:
     """Run a grid of runs; finished records in --out are skipped, so a sweep resumes."""
     from tqdm import tqdm
@@ -288,12 +290,14 @@ def sweep(
         return tqdm(it, total=total, desc="sweep", unit="run", file=sys.stderr)
 
     try:
-        summary = run_sweep(specs, out, jobs=jobs, progress=progress, executor=executor, address=address)
+        summary = run_sweep(specs, out, jobs=jobs, progress=progress, executor=executor, address=address, timeout=timeout)
     except ValueError as e:
         raise InterpbenchError(str(e)) from None
     click.echo(f"{len(specs)} runs: {summary.skipped} skipped (already finished), {summary.ran} ran, {summary.failed} failed")
     for line in summary.failures[:20]:
         click.echo(f"  failed: {_short(line, 150)}", err=True)
+    if summary.failed:
+        sys.exit(1)
 
 
 @cli.command()

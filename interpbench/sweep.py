@@ -12,7 +12,9 @@ import hashlib
 import itertools
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import signal
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,9 +24,9 @@ from pydantic import ValidationError
 
 from interpbench import registry
 from interpbench.runner import DEFAULT_EXAMPLES, make_config
-from interpbench.versions import versions
 from interpbench.schemas import SCHEMA_VERSION, RunResult
 from interpbench.store import write_json_atomic
+from interpbench.versions import versions
 
 
 @dataclass(frozen=True)
@@ -83,31 +85,56 @@ def grid(
     return specs
 
 
-def is_finished(path: Path) -> bool:
-    """A record of the current schema that exists and validates; a half-written or foreign
-    file, or one written with other metric conventions (another schema version), does not count."""
+def is_finished(path: Path, spec: RunSpec | None = None) -> bool:
+    """A record of the current schema that exists, validates and is the run its name says
+    (case, loader, method, config and seed of ``spec``); a half-written or foreign file, a
+    record copied over another run's name, or one written with other metric conventions
+    (another schema version) does not count."""
     try:
-        return RunResult.model_validate_json(path.read_text()).schema_version == SCHEMA_VERSION
+        record = RunResult.model_validate_json(path.read_text())
     except (OSError, ValidationError, ValueError):
         return False
+    if record.schema_version != SCHEMA_VERSION:
+        return False
+    if spec is None:
+        return True
+    same = (record.case, record.loader, record.method, record.seed) == (spec.case, spec.loader, spec.method, spec.seed)
+    return same and record.config == spec.config_dict
 
 
-def execute(spec: RunSpec) -> dict[str, Any]:
-    """Run one spec; never raises: a failure becomes a failed record."""
+def failed_record(spec: RunSpec, error: str) -> dict[str, Any]:
+    return RunResult(
+        case=spec.case, method=spec.method, loader=spec.loader, config=spec.config_dict, seed=spec.seed,
+        status="failed", error=error[:2000], versions=versions(),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    ).model_dump(mode="json")  # fmt: skip
+
+
+def execute(spec: RunSpec, timeout: float | None = None) -> dict[str, Any]:
+    """Run one spec; never raises: a failure becomes a failed record. A method that calls
+    ``sys.exit`` fails its run, not the sweep; with ``timeout`` (seconds, main thread
+    only) a run that takes longer fails as timed out."""
     from interpbench.runner import run
 
-    run_fields = dict(case=spec.case, method=spec.method, loader=spec.loader, config=spec.config_dict, seed=spec.seed)
+    def too_long(signum, frame):
+        raise TimeoutError(f"the run took longer than {timeout:g} s (--timeout)")
+
+    alarm = timeout is not None and hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+    if alarm:
+        previous = signal.signal(signal.SIGALRM, too_long)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        result = run(**run_fields, n_examples=spec.n_examples)
-    except Exception as e:  # noqa: BLE001 - recorded, and the sweep goes on
-        result = RunResult(
-            **run_fields,
-            status="failed",
-            error=f"{type(e).__name__}: {e}"[:2000],
-            versions=versions(),
-            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        )
-    return result.model_dump(mode="json")
+        result = run(
+            case=spec.case, method=spec.method, loader=spec.loader, config=spec.config_dict, seed=spec.seed,
+            n_examples=spec.n_examples,
+        ).model_dump(mode="json")  # fmt: skip
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - recorded, and the sweep goes on
+        result = failed_record(spec, f"{type(e).__name__}: {e}")
+    finally:
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    return result
 
 
 def run_sweep(
@@ -117,24 +144,27 @@ def run_sweep(
     progress: Callable[[Iterator, int], Iterator] | None = None,
     executor: str = "local",
     address: str | None = None,
+    timeout: float | None = None,
 ) -> SweepSummary:
     """Run what is missing from ``out``; report skipped, ran and failed counts.
 
-    ``executor``: "local" (``jobs`` worker processes on this machine) or "ray" (one Ray
-    task per run, on the cluster at ``address`` or a local instance). Workers return
-    records and this process writes them, so the store needs no shared file system.
+    ``executor``: "local" (``jobs`` worker processes on this machine; with one job, this
+    process) or "ray" (one Ray task per run, on the cluster at ``address`` or a local
+    instance). Workers return records and this process writes them, so the store needs no
+    shared file system. A worker that dies or outlives ``timeout`` makes a failed record
+    and is replaced; the sweep goes on.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary = SweepSummary()
     todo = []
     for spec in specs:
-        if is_finished(out / spec.filename()):
+        if is_finished(out / spec.filename(), spec):
             summary.skipped += 1
         else:
             todo.append(spec)
     wrap = progress or (lambda it, total: it)
-    for spec, record in wrap(_execute_all(todo, jobs, executor, address), len(todo)):
+    for spec, record in wrap(_execute_all(todo, jobs, executor, address, timeout), len(todo)):
         write_json_atomic(out / spec.filename(), record)
         summary.ran += 1
         if record["status"] != "ok":
@@ -143,7 +173,9 @@ def run_sweep(
     return summary
 
 
-def _execute_all(todo: list[RunSpec], jobs: int, executor: str, address: str | None) -> Iterator[tuple[RunSpec, dict]]:
+def _execute_all(
+    todo: list[RunSpec], jobs: int, executor: str, address: str | None, timeout: float | None = None
+) -> Iterator[tuple[RunSpec, dict]]:
     """Yield (spec, record) as runs finish, in whatever order they finish."""
     if executor == "ray":
         yield from _execute_on_ray(todo, address)
@@ -151,16 +183,113 @@ def _execute_all(todo: list[RunSpec], jobs: int, executor: str, address: str | N
         raise ValueError(f"unknown executor {executor!r}; choose local or ray")
     elif jobs <= 1:
         for spec in todo:
-            yield spec, execute(spec)
+            yield spec, execute(spec, timeout)
     else:
-        import multiprocessing
+        yield from _execute_in_workers(todo, jobs, timeout)
 
-        # Fresh interpreters: forking a process that already holds torch threads can hang.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init) as pool:
-            futures = {pool.submit(execute, spec): spec for spec in todo}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+
+def _execute_in_workers(todo: list[RunSpec], jobs: int, timeout: float | None) -> Iterator[tuple[RunSpec, dict]]:
+    """Supervised worker processes, one run at a time each: a worker that dies (killed, out
+    of memory, a crash) or outlives ``timeout`` turns its run into a failed record and is
+    replaced. Workers die with this process, even when it is killed (Linux)."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    # Fresh interpreters: forking a process that already holds torch threads can hang.
+    context = multiprocessing.get_context("spawn")
+    pending = list(reversed(todo))
+    workers: list[_Worker] = []
+    try:
+        while pending or any(w.spec for w in workers):
+            for w in [w for w in workers if w.spec is None and not w.process.is_alive()]:
+                workers.remove(w)  # died between runs
+                w.stop()
+            while len(workers) < min(jobs, len(pending) + sum(1 for w in workers if w.spec)):
+                workers.append(_Worker(context))
+            for w in workers:
+                if w.spec is None and pending:
+                    w.start(pending.pop())
+            busy = [w for w in workers if w.spec]
+            deadline = None if timeout is None else min(w.started + timeout for w in busy)
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
+                         timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))  # fmt: skip
+            for w in busy:
+                record = w.poll(ready, timeout)
+                if record is not None:
+                    spec = w.spec
+                    w.spec = None
+                    if not w.process.is_alive():
+                        workers.remove(w)
+                    yield spec, record
+    finally:
+        for w in workers:
+            w.stop()
+
+
+class _Worker:
+    """One worker process and the run it is doing."""
+
+    def __init__(self, context) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_worker_loop, args=(child, os.getpid()), daemon=True)
+        self.process.start()
+        child.close()
+        self.spec: RunSpec | None = None
+        self.started = 0.0
+
+    def start(self, spec: RunSpec) -> None:
+        self.spec, self.started = spec, time.monotonic()
+        try:
+            self.conn.send(spec)
+        except OSError:  # it died just now: poll() reports the run as failed
+            pass
+
+    def poll(self, ready, timeout: float | None) -> dict[str, Any] | None:
+        """The record of the current run if it is over: done, dead or out of time."""
+        if self.conn in ready:
+            try:
+                return self.conn.recv()
+            except (EOFError, OSError):
+                pass  # it died while answering: below
+        if not self.process.is_alive() or self.process.sentinel in ready:
+            self.process.join(1)
+            code = self.process.exitcode
+            how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+            return failed_record(self.spec, f"the worker running this run died ({how})")
+        if timeout is not None and time.monotonic() >= self.started + timeout:
+            self.stop()
+            return failed_record(self.spec, f"the run took longer than {timeout:g} s (--timeout); its worker was stopped")
+        return None
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+def _worker_loop(conn, parent: int) -> None:
+    _die_with_parent(parent)
+    _worker_init()
+    while True:
+        try:
+            spec = conn.recv()
+        except (EOFError, OSError):  # the sweep is gone
+            return
+        conn.send(execute(spec))
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this worker when the sweep process dies, even by SIGKILL; and if
+    it died already (before the request was made), go now."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere, workers notice the closed pipe after their current run
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _execute_on_ray(todo: list[RunSpec], address: str | None) -> Iterator[tuple[RunSpec, dict]]:

@@ -91,3 +91,35 @@ def register_methods(register):
     print("registering!")
     register(name="noisy", description="Prints.", level="edge", config=Config, run=lambda task, cfg: {})
 """
+
+SWEEP_HAZARDS = """
+import os
+import signal
+import sys
+import time
+
+from pydantic import BaseModel
+from interpbench import hookimpl
+
+
+class Config(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+def dies(task, config):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def hangs(task, config):
+    time.sleep(3600)
+
+
+def exits(task, config):
+    sys.exit(0)
+
+
+@hookimpl
+def register_methods(register):
+    for run in (dies, hangs, exits):
+        register(name=run.__name__, description="A hazard for sweeps.", level="edge", config=Config, run=run)
+"""
