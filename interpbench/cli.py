@@ -64,6 +64,24 @@ class OutPath(click.Path):
         return super().convert(value, param, ctx)
 
 
+def _check_writable(path: str) -> None:
+    """Refuse, in one line, an output path that cannot be written (under a regular file, in
+    a folder we may not write): before the work whose result would be lost."""
+    import os
+    from pathlib import Path
+
+    target = Path(path)
+    if target.exists() and target.is_dir():
+        raise InterpbenchError(f"cannot write {path}: it is a folder")
+    ancestor = target.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InterpbenchError(f"cannot write {path}: {ancestor} is not a folder")
+    if not os.access(ancestor, os.W_OK):
+        raise InterpbenchError(f"cannot write {path}: {ancestor} is not writable")
+
+
 SEED = click.IntRange(0, 2**32 - 1)
 EXAMPLES = click.IntRange(2, 1_000_000)
 
@@ -170,6 +188,8 @@ def run(
 
     config = parse_settings(settings)
     options = {"model_dir": model_dir} if model_dir else None
+    if out:
+        _check_writable(out)  # before the run, not after it
     result = run_once(
         case=case, method=method, loader=loader, config=config, seed=seed, n_examples=examples, loader_options=options
     )
@@ -377,6 +397,8 @@ def compile_(cases: tuple[str, ...], all_cases: bool, force: bool) -> None:
 
     if not cases and not all_cases:
         raise InterpbenchError("say which cases: --case N (repeatable) or --all")
+    if cases and all_cases:
+        raise InterpbenchError("--all and --case exclude each other")
     specs = registry.case_specs() if all_cases else [registry.get_case(c) for c in cases]
     counts = {"compiled": 0, "cached": 0, "not compilable": 0}
     bar = tqdm(specs, desc="compiling", unit="case", file=sys.stderr)

@@ -150,14 +150,43 @@ class SafeUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError("persistent ids are not allowed")
 
 
+MAX_DEPTH = 16  # a config is a flat dict, edges a list of pairs: anything deeper is not ours
+MAX_ITEMS = 1_000_000
+
+
+def check_shape(obj: Any, source: str) -> Any:
+    """Refuse a structure nested deeper than ``MAX_DEPTH`` or with more than ``MAX_ITEMS``
+    items counted along every path (a "billion laughs" of shared references counts each
+    time it is reached), before anything recurses into it or hashes it."""
+    stack, seen = [(obj, 0)], 0
+    while stack:
+        item, depth = stack.pop()
+        seen += 1
+        if seen > MAX_ITEMS:
+            raise InterpbenchError(f"{source}: more than {MAX_ITEMS} items (a pickle bomb?)")
+        if isinstance(item, (list, tuple, set, frozenset, dict)):
+            if depth >= MAX_DEPTH:
+                raise InterpbenchError(f"{source}: nested deeper than {MAX_DEPTH} levels")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return obj
+
+
 def safe_unpickle(path: str | Path, *, allow_config_object: bool = False) -> Any:
-    """Unpickle ``path`` with ``SafeUnpickler``; refusals raise ``InterpbenchError`` naming the file."""
+    """Unpickle ``path`` with ``SafeUnpickler`` and check its shape; refusals raise
+    ``InterpbenchError`` naming the file."""
     path = Path(path)
     data = read_regular(path, limit=PICKLE_LIMIT)
     try:
-        return SafeUnpickler(io.BytesIO(data), allow_config_object=allow_config_object).load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as e:
-        raise InterpbenchError(f"unsafe or malformed pickle {path}: {e}") from None
+        obj = SafeUnpickler(io.BytesIO(data), allow_config_object=allow_config_object).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, RecursionError) as e:
+        raise InterpbenchError(f"unsafe or malformed pickle {path}: {_first_line(e)}") from None
+    return check_shape(getattr(obj, "fields", obj), str(path))
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:200] if text else type(e).__name__
 
 
 # --- edges ---------------------------------------------------------------------------------

@@ -39,8 +39,8 @@ def load_results(folder: str | Path) -> Loaded:
                 skipped.append(f"{path.name}: written by {age} schema (version {version!r}, this is {SCHEMA_VERSION}); rerun the sweep")
                 continue
             result = RunResult.model_validate(raw)
-        except (OSError, ValueError, ValidationError) as e:
-            skipped.append(f"{path.name}: {str(e).splitlines()[0]}")
+        except (OSError, ValueError, ValidationError, RecursionError) as e:
+            skipped.append(f"{path.name}: {(str(e).splitlines() or [type(e).__name__])[0]}")
             continue
         row = {
             "file": path.name,

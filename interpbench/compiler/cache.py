@@ -14,7 +14,9 @@ import inspect
 import json
 import os
 import shutil
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,9 @@ from interpbench.model_files import check_regular, read_regular
 from interpbench.registry.specs import CaseSpec
 
 #: Bump when the conversion changes the weights or the stored fields.
-FORMAT_VERSION = 1
+#: 2: an entry names the case and key it was built for.
+FORMAT_VERSION = 2
+STALE_TEMPORARY_SECONDS = 3600  # a compile's temporary folder older than this was interrupted
 
 
 def cache_root() -> Path:
@@ -77,29 +81,42 @@ def _meta_digest(meta: dict[str, Any]) -> str:
 
 
 def read(case: CaseSpec) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """(state_dict, meta) of a valid entry, or None (missing, partial or corrupt)."""
+    """(state_dict, meta) of a valid entry, or None: missing, or refused and removed (partial,
+    corrupt, a symlink, a special file, or an entry built for another case, program or
+    version of tracr), with the reason in one line on stderr."""
     from safetensors.torch import load_file
 
     folder = entry_dir(case)
     weights, meta_file = folder / "model.safetensors", folder / "meta.json"
+    if not folder.exists() and not folder.is_symlink():
+        return None
     try:
+        if any(p.is_symlink() for p in (folder, weights, meta_file)):
+            raise ValueError("it is a symlink")
         meta = json.loads(read_regular(meta_file, limit=16 * 2**20))
         check_regular(weights)
-        if (
-            meta.get("format") != FORMAT_VERSION
-            or meta.get("weights_sha256") != _sha256(weights)
-            or meta.get("meta_sha256") != _meta_digest(meta)
-        ):
+        if meta.get("format") != FORMAT_VERSION:
+            raise ValueError(f"format {meta.get('format')!r}, not {FORMAT_VERSION}")
+        if meta.get("weights_sha256") != _sha256(weights) or meta.get("meta_sha256") != _meta_digest(meta):
             raise ValueError("checksum mismatch")
+        if (meta.get("case"), meta.get("key")) != (case.name, case_key(case)):
+            raise ValueError(f"it was built for case {meta.get('case')!r} (key {meta.get('key')!r})")
         return load_file(str(weights)), meta
-    except (OSError, ValueError, KeyError, AttributeError, json.JSONDecodeError, RuntimeError, InterpbenchError):
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
+    except (OSError, ValueError, KeyError, AttributeError, RuntimeError, InterpbenchError) as e:
+        print(f"interpbench: compile cache entry {folder.name} refused ({e}); rebuilding", file=sys.stderr)
+        _discard(folder)
         return None
 
 
+def _discard(folder: Path) -> None:
+    if folder.is_symlink():
+        folder.unlink()
+    elif folder.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def remove(case: CaseSpec) -> None:
-    shutil.rmtree(entry_dir(case), ignore_errors=True)
+    _discard(entry_dir(case))
 
 
 def write(case: CaseSpec, state_dict: dict[str, Any], meta: dict[str, Any]) -> Path:
@@ -108,14 +125,17 @@ def write(case: CaseSpec, state_dict: dict[str, Any], meta: dict[str, Any]) -> P
 
     folder = entry_dir(case)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    for stale in folder.parent.glob(f".{case.name}-*"):  # left by interrupted compiles
+        if time.time() - stale.stat().st_mtime > STALE_TEMPORARY_SECONDS:
+            shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         save_file({k: v.contiguous() for k, v in state_dict.items()}, str(tmp / "model.safetensors"))
-        meta = {**meta, "format": FORMAT_VERSION, "weights_sha256": _sha256(tmp / "model.safetensors")}
+        meta = {**meta, "format": FORMAT_VERSION, "case": case.name, "key": case_key(case),
+                "weights_sha256": _sha256(tmp / "model.safetensors")}  # fmt: skip
         meta["meta_sha256"] = _meta_digest(meta)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
+        _discard(folder)
         os.replace(tmp, folder)
     finally:
         if tmp.exists():

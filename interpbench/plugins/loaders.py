@@ -73,16 +73,19 @@ def register_loaders(register):
         description="Compiles the case's RASP program with tracr into a HookedTransformer (cached on disk).",
         load=load_tracr,
         granularity="qkv",  # q/k/v inputs carry what tracr compiled into them
+        options=("no_cache",),
     )
     register(
         name="siit",
         description="A low-level model trained with SIIT to keep the case's circuit (zoo or --model-dir).",
         load=load_siit,
         granularity="head",  # SIIT certifies heads and MLPs, not their q/k/v split
+        options=("model_dir",),
     )
     register(
         name="interpbench-dir",
         description="A model in the published InterpBench layout (ll_model_cfg.pkl, ll_model.pth, edges.pkl; --model-dir).",
         load=load_interpbench_dir,
         granularity="head",  # InterpBench's models are SIIT-trained; its card says to promote q/k/v to heads
+        options=("model_dir",),
     )

@@ -85,6 +85,8 @@ class LoaderSpec(Spec):
     #: when only which heads and MLPs implement the circuit is (SIIT-trained models). The
     #: headline edge metrics are computed at this level.
     granularity: Literal["qkv", "head"] = "head"
+    #: The loader options it reads (``model_dir`` from ``--model-dir``, ...); None: any.
+    options: tuple[str, ...] | None = None
 
     def info(self) -> LoaderInfo:
         return LoaderInfo(name=self.name, description=self.description, plugin=self.plugin, granularity=self.granularity)

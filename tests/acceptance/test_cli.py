@@ -94,6 +94,9 @@ def test_run_table_and_set(tmp_path):
         (["sweep", "--cases", "3", "--methods", "eap", "--seeds", "-1", "--out", "x"], "--seeds must be"),
         (["report", ".", "--metric", "NODE_AUROC"], "unknown metric 'NODE_AUROC'"),
         (["eval", "--case", "3", "--loader", "nope"], "unknown loader 'nope'"),
+        (["run", "--case", "3", "--method", "eap", "--out", "README.md/x.json"], "README.md is not a folder"),
+        (["run", "--case", "3", "--method", "eap", "--loader", "tracr", "--model-dir", "docs"], "does not read --model-dir"),
+        (["compile", "--all", "--case", "999"], "--all and --case exclude each other"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(args, message):
@@ -153,3 +156,12 @@ def test_schema_files_are_current():
         path = REPO / "schemas" / f"{name}.json"
         assert path.exists(), f"run `interpbench schema --write schemas` ({name} missing)"
         assert path.read_text() == schema_text(name), f"schemas/{name}.json is stale: run `interpbench schema --write schemas`"
+
+
+def test_out_writes_through_a_symlink_and_leaves_a_readable_file(tmp_path):
+    target, link = tmp_path / "target.json", tmp_path / "link.json"
+    link.symlink_to(target)
+    proc = interpbench("run", "--case", "3", "--method", "eap", "--examples", "16", "--out", str(link))
+    assert proc.returncode == 0, proc.stderr
+    assert link.is_symlink() and RunResult.model_validate_json(target.read_text()).method == "eap"
+    assert target.stat().st_mode & 0o044  # group/others may read it, as any file the user writes

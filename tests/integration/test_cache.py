@@ -168,3 +168,39 @@ def test_an_entry_is_not_served_for_a_changed_case(cache_dir, compiled, monkeypa
     assert cache.read(spec) is not None
     assert cache.read(spec.model_copy(update={"max_seq_len": 11})) is None
     assert cache.read(spec.model_copy(update={"vocab": spec.vocab - {10}})) is None
+
+
+def test_an_entry_swapped_with_another_cases_or_a_symlink_to_it_is_refused_and_rebuilt(cache_dir, capsys):
+    """An entry proves it is this case's: swapping two cases' files (checksums and all) or
+    pointing one entry at another by a symlink makes a rebuild, never the wrong model."""
+    import os
+    import shutil
+
+    seven, eight = registry.get_case("7"), registry.get_case("8")
+    right = load_compiled(seven).circuit
+    load_compiled(eight)
+    a, b = cache.entry_dir(seven), cache.entry_dir(eight)
+    for name in ("model.safetensors", "meta.json"):
+        shutil.copy(b / name, a / name)  # case 8's entry under case 7's name
+    capsys.readouterr()
+    assert load_compiled(seven).circuit == right
+    assert "refused (it was built for case '8'" in capsys.readouterr().err
+
+    shutil.rmtree(a)
+    os.symlink(b, a)
+    assert load_compiled(seven).circuit == right
+    assert not a.is_symlink() and "it is a symlink" in capsys.readouterr().err
+
+
+def test_stale_temporary_folders_of_interrupted_compiles_are_cleaned(cache_dir):
+    import os
+
+    spec = registry.get_case("8")
+    load_compiled(spec)
+    stale = cache.entry_dir(spec).parent / f".{cache.entry_dir(spec).name}.abandoned"
+    stale.mkdir()
+    old = time.time() - 2 * cache.STALE_TEMPORARY_SECONDS
+    os.utime(stale, (old, old))
+    cache.remove(spec)
+    load_compiled(spec)
+    assert not stale.exists()

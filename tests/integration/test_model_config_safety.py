@@ -144,3 +144,17 @@ def test_a_compile_cache_entry_naming_a_tokenizer_runs_no_code(case3, evil_token
     entry.write_text(json.dumps(meta))
     load_compiled(case3)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("attack", ["deep", "laughs"])
+def test_pickle_bombs_are_refused_in_one_line(published_dir, case3, attack):
+    depth = 1_000_000
+    if attack == "deep":  # a list nested a million deep
+        payload = b"\x80\x04" + b"]" * depth + b"a" * (depth - 1) + b"."
+    else:  # each level a tuple of ten references to the one below (MARK, BINGET i ×10, TUPLE, MEMOIZE):
+        # 8 levels, 10**8 items, a few hundred bytes
+        levels = b"".join(b"(" + (b"h" + bytes([i])) * 10 + b"t\x94" for i in range(8))
+        payload = b"\x80\x04)\x94" + levels + b"."
+    (published_dir / "edges.pkl").write_bytes(payload)
+    with pytest.raises(InterpbenchError, match=r"edges.pkl: (nested deeper|more than)"):
+        read_dir(published_dir, case3)
