@@ -155,14 +155,19 @@ def plugins(as_json: bool) -> None:
 
 
 def parse_settings(pairs: Iterable[str]) -> dict[str, Any]:
-    """``key=value`` pairs; values are read as JSON when they parse, else as strings."""
+    """``key=value`` pairs; values are read as JSON when they parse, else as strings.
+    NaN and infinities are refused: no setting means them."""
+
+    def not_finite(name: str) -> Any:
+        raise InterpbenchError(f"--set {pair!r}: {name} is not a value a setting can take")
+
     settings: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
             raise InterpbenchError(f"malformed --set {pair!r}: expected key=value")
         try:
-            value = json.loads(raw)
+            value = json.loads(raw, parse_constant=not_finite)
         except json.JSONDecodeError:
             value = raw
         settings[key.strip()] = value

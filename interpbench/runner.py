@@ -19,6 +19,10 @@ DEFAULT_EXAMPLES = 500
 
 
 def make_config(config_type: type[BaseModel], values: dict[str, Any]) -> BaseModel:
+    for key, value in values.items():  # pydantic would read true as 1: a typo, not a number
+        field = config_type.model_fields.get(key)
+        if isinstance(value, bool) and field is not None and field.annotation in (int, float):
+            raise ConfigError(f"invalid value for {key}: expected a number, not {str(value).lower()}")
     try:
         return config_type(**values)
     except ValidationError as e:

@@ -97,6 +97,9 @@ def test_run_table_and_set(tmp_path):
         (["run", "--case", "3", "--method", "eap", "--out", "README.md/x.json"], "README.md is not a folder"),
         (["run", "--case", "3", "--method", "eap", "--loader", "tracr", "--model-dir", "docs"], "does not read --model-dir"),
         (["compile", "--all", "--case", "999"], "--all and --case exclude each other"),
+        (["run", "--case", "3", "--method", "eap-ig", "--set", "steps=true"], "expected a number, not true"),
+        (["run", "--case", "3", "--method", "node-sp", "--set", "lambda_reg=Infinity"], "Infinity is not a value"),
+        (["run", "--case", "3", "--method", "edge-sp", "--set", "sweep=[NaN]"], "NaN is not a value"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(args, message):
