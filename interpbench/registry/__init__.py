@@ -141,10 +141,13 @@ class Registry:
                 return
             existing = self.items[kind].get(spec.name)
             if existing is not None:
-                self._problem(
-                    f"plugin {plugin.distribution!r} registered {kind[:-1]} {spec.name!r}, "
-                    f"already provided by {existing.plugin!r}; ignored"
-                )
+                if existing.plugin == plugin.distribution:
+                    self._problem(f"plugin {plugin.distribution!r} registered {kind[:-1]} {spec.name!r} twice; the first stands")
+                else:
+                    self._problem(
+                        f"plugin {plugin.distribution!r} registered {kind[:-1]} {spec.name!r}, "
+                        f"already provided by {existing.plugin!r}; ignored"
+                    )
                 return
             self.items[kind][spec.name] = spec
             plugin.provided[kind].append(spec.name)

@@ -34,6 +34,8 @@ class Spec(BaseModel):
     def _one_line(cls, text: str) -> str:
         if not text.strip():
             raise ValueError("description must not be empty")
+        if "\n" in text.strip() or "\r" in text.strip():
+            raise ValueError("description must be one line (listings show it in a table cell)")
         return text.strip()
 
 

@@ -160,3 +160,26 @@ def test_a_source_checkout_without_an_install_still_has_the_builtins(fresh_regis
     assert {m.name for m in fresh_registry.methods()} >= BUILTIN_METHODS
     assert {p.name for p in fresh_registry.plugins()} == {"interpbench"}
     assert fresh_registry.problems() == []
+
+
+def test_a_multi_line_description_or_a_name_registered_twice_is_said_plainly(fresh_registry):
+    from pydantic import BaseModel
+
+    from interpbench import hookimpl
+
+    class Config(BaseModel):
+        model_config = {"extra": "forbid"}
+
+    class Sloppy:
+        @hookimpl
+        def register_methods(self, register):
+            register(name="two-lines", description="First line.\nSecond line.", level="edge", config=Config, run=None)
+            register(name="twice", description="Once.", level="edge", config=Config, run=lambda t, c: {})
+            register(name="twice", description="Twice.", level="edge", config=Config, run=lambda t, c: {})
+
+    fresh_registry.add_plugin(Sloppy(), name="sloppy")
+    names = {m.name for m in fresh_registry.methods()}
+    assert "two-lines" not in names and "twice" in names
+    one_line, twice = fresh_registry.problems()
+    assert "description must be one line" in one_line
+    assert "registered method 'twice' twice" in twice
