@@ -39,9 +39,30 @@ def load_compiled(case: CaseSpec, use_cache: bool = True) -> CompiledCase:
             except (KeyError, TypeError, ValueError, RuntimeError, InterpbenchError):  # format drift or tampering
                 cache.remove(case)
     compiled = compile_case(case)
+    if case.plugin != "interpbench":  # the built-ins are checked by the test suite, every case
+        check_against_program(case, compiled)
     if use_cache:
         cache.write(case, compiled.model.state_dict(), _meta(compiled))
     return compiled
+
+
+def check_against_program(case: CaseSpec, compiled: CompiledCase, n_inputs: int = 64) -> None:
+    """Refuse a compiled model that disagrees with its own RASP program (``rasp.evaluate``)
+    on sample inputs, naming the likely cause: a program that reads later positions,
+    registered with ``causal=True``, compiles to a model that cannot see them."""
+    from interpbench.compiler.verify import check_agreement, sample_inputs
+
+    agreement = check_agreement(case, compiled, sample_inputs(case, n_inputs))
+    if agreement.rasp_mismatches:
+        hint = (
+            "; the program seems to read later positions: register the case with causal=False"
+            if case.causal
+            else ""
+        )
+        raise InterpbenchError(
+            f"case {case.name} (plugin {case.plugin!r}): the compiled model disagrees with its RASP program at "
+            f"{agreement.rasp_mismatches} of {agreement.rasp_checked} checked positions{hint}"
+        )
 
 
 def _meta(c: CompiledCase) -> dict:
