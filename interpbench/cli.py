@@ -184,20 +184,27 @@ def parse_settings(pairs: Iterable[str]) -> dict[str, Any]:
 @click.option("--model-dir", type=click.Path(exists=True, file_okay=False), help="Model directory (siit or interpbench-dir loader).")
 @click.option("--json", "as_json", is_flag=True, help="Print the RunResult as JSON.")
 @click.option("--out", type=OutPath(dir_okay=False, writable=True), help="Also write the RunResult JSON here.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Give up after this many seconds.")
 def run(
     case: str, method: str, loader: str, settings: tuple[str, ...], seed: int, examples: int,
-    model_dir: str | None, as_json: bool, out: str | None,
+    model_dir: str | None, as_json: bool, out: str | None, timeout: float | None,
 ) -> None:
     """Run one discovery method on one case and score it against the ground truth."""
     from interpbench.runner import run as run_once
+    from interpbench.sweep import time_limit
 
     config = parse_settings(settings)
     options = {"model_dir": model_dir} if model_dir else None
     if out:
         _check_writable(out)  # before the run, not after it
-    result = run_once(
-        case=case, method=method, loader=loader, config=config, seed=seed, n_examples=examples, loader_options=options
-    )
+    try:
+        with time_limit(timeout):
+            result = run_once(
+                case=case, method=method, loader=loader, config=config, seed=seed, n_examples=examples,
+                loader_options=options,
+            )  # fmt: skip
+    except TimeoutError as e:
+        raise InterpbenchError(str(e)) from None
     if out:
         from interpbench.store import write_json_atomic
 

@@ -8,6 +8,7 @@ recorded as failed, with its error, and the sweep goes on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -110,31 +111,40 @@ def failed_record(spec: RunSpec, error: str) -> dict[str, Any]:
     ).model_dump(mode="json")  # fmt: skip
 
 
-def execute(spec: RunSpec, timeout: float | None = None) -> dict[str, Any]:
-    """Run one spec; never raises: a failure becomes a failed record. A method that calls
-    ``sys.exit`` fails its run, not the sweep; with ``timeout`` (seconds, main thread
-    only) a run that takes longer fails as timed out."""
-    from interpbench.runner import run
+@contextlib.contextmanager
+def time_limit(timeout: float | None):
+    """Raise ``TimeoutError`` in the code inside once ``timeout`` seconds have passed (the
+    main thread only, between Python bytecodes; elsewhere no limit)."""
+    if timeout is None or not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
 
     def too_long(signum, frame):
         raise TimeoutError(f"the run took longer than {timeout:g} s (--timeout)")
 
-    alarm = timeout is not None and hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
-    if alarm:
-        previous = signal.signal(signal.SIGALRM, too_long)
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        result = run(
-            case=spec.case, method=spec.method, loader=spec.loader, config=spec.config_dict, seed=spec.seed,
-            n_examples=spec.n_examples,
-        ).model_dump(mode="json")  # fmt: skip
-    except (Exception, SystemExit) as e:  # noqa: BLE001 - recorded, and the sweep goes on
-        result = failed_record(spec, f"{type(e).__name__}: {e}")
+        yield
     finally:
-        if alarm:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-    return result
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def execute(spec: RunSpec, timeout: float | None = None) -> dict[str, Any]:
+    """Run one spec; never raises: a failure becomes a failed record. A method that calls
+    ``sys.exit`` fails its run, not the sweep; with ``timeout`` (seconds) a run that takes
+    longer fails as timed out."""
+    from interpbench.runner import run
+
+    try:
+        with time_limit(timeout):
+            return run(
+                case=spec.case, method=spec.method, loader=spec.loader, config=spec.config_dict, seed=spec.seed,
+                n_examples=spec.n_examples,
+            ).model_dump(mode="json")  # fmt: skip
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - recorded, and the sweep goes on
+        return failed_record(spec, f"{type(e).__name__}: {e}")
 
 
 def run_sweep(

@@ -109,8 +109,8 @@ def read(case: CaseSpec) -> tuple[dict[str, Any], dict[str, Any]] | None:
 
 
 def _discard(folder: Path) -> None:
-    if folder.is_symlink():
-        folder.unlink()
+    if folder.is_symlink() or folder.is_file() or (folder.exists() and not folder.is_dir()):
+        folder.unlink()  # a link, or a file or special file where an entry should be
     elif folder.exists():
         shutil.rmtree(folder, ignore_errors=True)
 

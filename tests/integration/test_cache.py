@@ -204,3 +204,21 @@ def test_stale_temporary_folders_of_interrupted_compiles_are_cleaned(cache_dir):
     cache.remove(spec)
     load_compiled(spec)
     assert not stale.exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo-meta", "file-entry"])
+def test_special_files_in_an_entry_are_refused_without_blocking(cache_dir, kind):
+    import os
+    import shutil
+
+    spec = registry.get_case("8")
+    right = load_compiled(spec).circuit
+    folder = cache.entry_dir(spec)
+    if kind == "fifo-meta":
+        (folder / "meta.json").unlink()
+        os.mkfifo(folder / "meta.json")  # reading it would block forever
+    else:
+        shutil.rmtree(folder)
+        folder.write_text("not an entry")
+    assert load_compiled(spec).circuit == right
+    assert folder.is_dir() and (folder / "meta.json").is_file()
