@@ -1,0 +1,142 @@
+"""The state of one forward pass of the patching engine, per way of computing receiver inputs.
+
+``Pass``: dense masks, one product per receiver group (differentiable); ``SenderPass``:
+node masks, one running sum; ``SharedPass``: the no-grad bookkeeping that computes each
+distinct node activation once for all circuits of a call.
+"""
+
+from __future__ import annotations
+
+import torch
+
+#: Work is chunked so that one chunk's activations fit the CPU cache.
+CHUNK_MB = 4
+
+
+class Pass:
+    """One forward pass of C circuits from the embeddings: masks, what ablated edges
+    carry (``base``, every receiver's input with all its edges ablated, biases
+    included), and the per-circuit sender outputs [C, B, P, D] so far."""
+
+    def __init__(self, mask, base, outputs, ablated=None, record=None):
+        self.mask, self.base = mask, base
+        self.ablated = ablated if ablated is not None else base.new_zeros(mask.shape[-1], 1, 1, 1)
+        self.record = record
+        self.outputs: list[torch.Tensor] = list(outputs)
+
+    def add_outputs(self, outputs) -> None:
+        self.outputs.extend(outputs)
+
+    def deltas(self) -> torch.Tensor:
+        """Sender outputs minus ablated outputs: [C, n, B, P, D]."""
+        return torch.stack(self.outputs, dim=1) - self.ablated[: len(self.outputs)]
+
+    def inputs(self, r0: int, r1: int) -> torch.Tensor:
+        """Receivers r0..r1: their all-ablated input plus the masked deltas of the senders so far."""
+        delta = self.deltas()  # [C, n, B, P, D]
+        C, n = delta.shape[:2]
+        mixed = torch.bmm(self.mask[:, r0:r1, :n], delta.reshape(C, n, -1))  # [C, r, B*P*D]
+        return self.base[r0:r1] + mixed.view(C, r1 - r0, *delta.shape[2:])
+
+    def note(self, receiver_inputs: torch.Tensor) -> None:
+        if self.record is not None:
+            self.record.append(receiver_inputs)
+
+
+class SenderPass(Pass):
+    """A pass in which every receiver sees sender s through the same weight ``weights[:, s]``
+    (a node mask): a receiver's input is its all-ablated input plus one running sum of
+    weighted deltas, kept up to date as senders are added, instead of a product per receiver
+    group. The structure of the graph (who feeds whom) is the order senders are added in."""
+
+    def __init__(self, weights, base, outputs, ablated):
+        self.weights = weights  # [C, S]
+        self.running: torch.Tensor | None = None
+        super().__init__(weights, base, [], ablated)
+        self.add_outputs(outputs)
+
+    def add_outputs(self, outputs) -> None:
+        for out in outputs:
+            term = self.weights[:, len(self.outputs), None, None, None] * (out - self.ablated[len(self.outputs)])
+            self.outputs.append(out)
+            self.running = term if self.running is None else self.running + term
+
+    def inputs(self, r0: int, r1: int) -> torch.Tensor:
+        return self.base[r0:r1] + self.running[:, None]
+
+
+class SharedPass:
+    """The bookkeeping of ``PatchingEngine._run_shared``.
+
+    ``store`` holds, as rows [B, P, D]: every receiver's all-ablated input (``base``),
+    every sender's clean delta (output minus ablated output), then the deltas computed
+    in this pass. ``row[c, s]`` is the delta row circuit c reads for sender s, so a
+    receiver's input is one sparse row of weights over the store.
+    """
+
+    def __init__(self, mask, valid, store, ablated):
+        (C, R, S), shape = mask.shape, store.shape[1:]
+        self.mask, self.valid, self.store, self.ablated = mask, valid, store, ablated
+        self.clean_row = R + torch.arange(S)
+        self.row = self.clean_row.repeat(C, 1)  # [C, S]
+        self.n_rows = R + S
+        # Items per computation chunk: a few activations each, a few MB in all.
+        self.chunk = max(1, (CHUNK_MB << 20) // (4 * shape.numel() * 4))
+        self.inverse: torch.Tensor | None = None
+
+    def compute(self, needed: torch.Tensor, receivers: torch.Tensor, senders: torch.Tensor, output) -> None:
+        """Store the deltas of the nodes with these receivers [n, r] and outputs
+        (``senders`` [n]), ``output(inputs [k, r, B, P, D], nodes [k])`` computed once
+        per distinct input, in chunks that stay in the CPU cache."""
+        circuits, nodes = self.distinct(needed, receivers, senders)
+        for i in range(0, len(circuits), self.chunk):
+            c, n = circuits[i : i + self.chunk], nodes[i : i + self.chunk]
+            out = output(self.inputs(c, receivers[n]), n)
+            torch.sub(out, self.ablated[senders[n]], out=self.store[self.n_rows : self.n_rows + len(n)])
+            self.n_rows += len(n)
+
+    def distinct(self, needed: torch.Tensor, receivers: torch.Tensor, senders: torch.Tensor | None):
+        """Group the circuits that need the nodes with these receivers [n, r] by their
+        input signature: (circuits, nodes) of one representative per group, in the
+        order their deltas are stored.
+
+        Nodes left clean are skipped (their row stays the clean one). Without
+        ``senders`` (the logits) every circuit's group is kept in ``self.inverse``.
+        """
+        n_up = int(senders[0]) if senders is not None else self.mask.shape[2]  # senders before these nodes
+        m = self.mask[:, receivers, :n_up]  # [C, n, r, n_up]
+        kept = m.ne(0).any(2)  # [C, n, n_up]: senders the node reads
+        version = torch.where(kept, self.row[:, None, :n_up], -1)
+        todo = needed[:, receivers[:, 0]]  # [C, n]
+        if senders is not None:
+            whole = (m == self.valid[receivers, :n_up]).all(-1).all(-1)  # every input edge kept
+            clean = whole & (version == torch.where(kept, self.clean_row[:n_up], -1)).all(-1)
+            todo = todo & ~clean
+        circuits, nodes = todo.nonzero(as_tuple=True)
+        if not len(circuits):  # (the logits are always needed)
+            return circuits, nodes
+        keys = torch.cat([nodes[:, None].float(), m[circuits, nodes].flatten(1), version[circuits, nodes].float()], dim=1)
+        groups, inverse = torch.unique(keys, dim=0, return_inverse=True)
+        first = torch.empty(len(groups), dtype=torch.long).scatter_(0, inverse, torch.arange(len(keys)))
+        if senders is None:
+            self.inverse = inverse
+        else:
+            self.row[circuits, senders[nodes]] = self.n_rows + inverse
+        return circuits[first], nodes[first]
+
+    def inputs(self, circuits: torch.Tensor, receivers: torch.Tensor) -> torch.Tensor:
+        """Inputs [k, r, B, P, D] of receivers [k, r] in the given circuits [k]: one
+        sparse product of per-input weights (1 on its base row, the mask on the rows
+        of the senders it reads) with the store."""
+        k, r = receivers.shape
+        m = self.mask[circuits[:, None], receivers].flatten(0, 1)  # [k*r, S]
+        item, sender = m.nonzero(as_tuple=True)
+        inputs = torch.arange(k * r)
+        weights = torch.sparse_coo_tensor(
+            torch.stack([torch.cat([inputs, item]), torch.cat([receivers.flatten(), self.row[circuits.repeat_interleave(r)[item], sender]])]),
+            torch.cat([torch.ones(k * r), m[item, sender]]),
+            (k * r, self.n_rows),
+            check_invariants=False,  # built valid here; checking would cost more than the product
+        )
+        x = torch.sparse.mm(weights, self.store[: self.n_rows].flatten(1))
+        return x.view(k, r, *self.store.shape[1:])

@@ -1,0 +1,332 @@
+"""``PatchingEngine``: the model's forward pass over an explicit edge graph (see the package docstring)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+
+import torch
+
+from interpbench.engine.passes import Pass, SenderPass, SharedPass
+from interpbench.graph import ComputationalGraph
+
+Ablation = Literal["resample", "mean", "zero", "zero-except-embed"]
+ABLATIONS: tuple[str, ...] = ("resample", "mean", "zero", "zero-except-embed")
+
+
+class PatchingEngine:
+    """Evaluate a HookedTransformer with any set of edges ablated.
+
+    Args:
+        model: a HookedTransformer without LayerNorm (tracr and SIIT models).
+        graph: its computational graph.
+        clean: token ids [B, P] the circuit is evaluated on.
+        corrupted: token ids [B, P] whose activations replace ablated edges
+            (resample ablation).
+    """
+
+    def __init__(self, model, graph: ComputationalGraph, clean: torch.Tensor, corrupted: torch.Tensor) -> None:
+        cfg = model.cfg
+        if cfg.normalization_type is not None:
+            raise ValueError("the patching engine needs a model without LayerNorm")
+        if clean.shape != corrupted.shape:
+            raise ValueError(f"clean {tuple(clean.shape)} and corrupted {tuple(corrupted.shape)} data differ in shape")
+        self.model, self.graph = model, graph
+        self.clean, self.corrupted = clean, corrupted
+        self.n_layers, self.n_heads = cfg.n_layers, cfg.n_heads
+        self.causal = cfg.attention_dir == "causal"
+        self.scale = cfg.attn_scale if cfg.use_attn_scale else 1.0
+        self.has_mlps = graph.has_mlps
+        self.S, self.R = len(graph.senders), len(graph.receivers)
+        # valid[r, s]: sender s is upstream of receiver r.
+        self.valid = torch.zeros(self.R, self.S)
+        for s_name, r_name in graph.edges:
+            self.valid[graph.receiver_index[r_name], graph.sender_index[s_name]] = 1.0
+        self.edge_r = torch.tensor([graph.receiver_index[r] for _, r in graph.edges])
+        self.edge_s = torch.tensor([graph.sender_index[s] for s, _ in graph.edges])
+        # Index ranges: receivers of layer l are q[0:H], k[H:2H], v[2H:3H], then mlp.
+        per_layer_r = 3 * self.n_heads + int(self.has_mlps)
+        self.r_start = [l * per_layer_r for l in range(self.n_layers + 1)]
+        per_layer_s = self.n_heads + int(self.has_mlps)
+        self.s_before_layer = [2 + l * per_layer_s for l in range(self.n_layers + 1)]
+        # Attention output biases are not senders: they sit in every later residual stream,
+        # so each receiver's input carries the sum of the biases before it.
+        layer_bias = [torch.zeros(cfg.d_model)]
+        for block in model.blocks:
+            layer_bias.append(layer_bias[-1] + block.attn.b_O)
+        self._receiver_bias = torch.stack(
+            [layer_bias[r.layer + (r.kind == "mlp")] for r in graph.receivers]
+        ).detach()[:, None, None, :]  # [R, 1, 1, D]
+        self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.node_evaluations = 0  # node activations the last no-grad ``run`` computed
+        self._buffer: torch.Tensor | None = None  # see _store
+        self._buffer_ablation: str | None = None
+
+    @cached_property
+    def clean_out(self) -> torch.Tensor:
+        """Every sender's output on the clean data: [S, B, P, D]."""
+        with torch.no_grad():
+            return self.sender_outputs(self.clean)
+
+    def adopt_clean_outputs(self, outputs: torch.Tensor) -> None:
+        """Take the sender outputs of a pass that a caller already ran from the clean
+        inputs (``receiver_gradients`` from the clean embeddings) as ``clean_out``, unless
+        it is known already: one forward pass fewer."""
+        if "clean_out" not in self.__dict__:
+            self.__dict__["clean_out"] = outputs.detach()
+
+    @cached_property
+    def corrupted_out(self) -> torch.Tensor:
+        """Every sender's output on the corrupted data: [S, B, P, D]."""
+        with torch.no_grad():
+            return self.sender_outputs(self.corrupted)
+
+    # --- masks -------------------------------------------------------------------------
+
+    def edge_mask(self, kept: torch.Tensor) -> torch.Tensor:
+        """Dense masks [C, R, S] from per-edge values [C, E] (graph.edges order)."""
+        kept = kept.to(self.valid.dtype) if kept.dtype == torch.bool else kept
+        dense = torch.zeros(kept.shape[0], self.R, self.S, dtype=kept.dtype)
+        dense[:, self.edge_r, self.edge_s] = kept
+        return dense
+
+    def node_mask(self, kept_nodes: torch.Tensor) -> torch.Tensor:
+        """Dense masks [C, R, S] from per-node values [C, N] (graph.nodes order):
+        an ablated node has every outgoing edge ablated."""
+        C = kept_nodes.shape[0]
+        per_sender = torch.ones(C, self.S, dtype=kept_nodes.dtype if kept_nodes.is_floating_point() else torch.float)
+        idx = torch.tensor([self.graph.sender_index[n] for n in self.graph.nodes])
+        per_sender = per_sender.index_copy(1, idx, kept_nodes.to(per_sender.dtype))
+        return per_sender[:, None, :].expand(C, self.R, self.S) * self.valid
+
+    # --- forward passes ----------------------------------------------------------------
+
+    def ablated_outputs(self, ablation: Ablation) -> torch.Tensor:
+        """Sender outputs used on ablated edges: [S, B, P, D] (or broadcastable)."""
+        if ablation == "resample":
+            return self.corrupted_out
+        if ablation == "mean":
+            return self.clean_out.mean(dim=1, keepdim=True)  # per position, over the data
+        if ablation == "zero":
+            return torch.zeros_like(self.clean_out[:, :1])
+        if ablation == "zero-except-embed":
+            # The token embedding is mean-ablated: BOS and the constant `one` direction,
+            # which every head reads and no ground truth counts, stay where they are.
+            ablated = torch.zeros_like(self.clean_out.mean(dim=1, keepdim=True))
+            ablated[0] = self.clean_out[0].mean(dim=0, keepdim=True)
+            return ablated
+        raise ValueError(f"unknown ablation {ablation!r}; choose from {', '.join(ABLATIONS)}")
+
+    def sender_outputs(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Outputs of every sender in an unpatched forward pass: [S, B, P, D]."""
+        embed, pos = self.embeddings(tokens)
+        state = Pass(self.valid[None], self._receiver_bias, [embed[None], pos[None]])
+        return torch.stack([o[0] for o in self._layers(state).outputs])
+
+    def embeddings(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        m = self.model
+        embed = m.embed.W_E[tokens]  # [B, P, D]
+        pos = m.pos_embed.W_pos[: tokens.shape[1]].expand_as(embed)
+        return embed, pos
+
+    def run(self, mask: torch.Tensor, ablation: Ablation = "resample", memory_mb: int = 512) -> torch.Tensor:
+        """Logits [C, B, P, V] of the model with edges ablated where ``mask`` is 0.
+
+        ``mask`` is dense [C, R, S] (``edge_mask``/``node_mask``) with values in [0, 1];
+        fractional values interpolate (subnetwork probing learns them). Differentiable
+        in the mask only, when it requires grad; otherwise every distinct node activation
+        is computed once for all circuits (``_run_shared``), in chunks of circuits small
+        enough that no activation store exceeds ``memory_mb``.
+        """
+        if mask.requires_grad:
+            return self._run_differentiable(mask, ablation)
+        if not len(mask):
+            B, P = self.clean.shape
+            return torch.empty(0, B, P, self.model.cfg.d_vocab_out)
+        with torch.no_grad():
+            unique, inverse = torch.unique(mask.flatten(1), dim=0, return_inverse=True)
+            unique = unique.view(-1, *mask.shape[1:])
+            per_circuit = self.clean_out.shape[1:].numel() * 4 * self.S  # at most a new delta per sender
+            chunk = max(1, (memory_mb << 20) // per_circuit)
+            self.node_evaluations = 0
+            # torch.unique sorts the circuits, so a chunk holds similar ones (more sharing).
+            logits = torch.cat([self._run_shared(unique[i : i + chunk], ablation) for i in range(0, len(unique), chunk)])
+            return logits[inverse]
+
+    def run_nodes(self, kept_nodes: torch.Tensor, ablation: Ablation = "resample") -> torch.Tensor:
+        """Logits [C, B, P, V] with node n's outputs ablated where ``kept_nodes[:, n]`` is 0
+        (``graph.nodes`` order; fractional values interpolate): the same as
+        ``run(node_mask(kept_nodes))``, differentiable in ``kept_nodes`` when it requires
+        grad, at about the cost of a plain forward pass (node-level subnetwork probing)."""
+        C = kept_nodes.shape[0]
+        weights = torch.ones(C, self.S, dtype=kept_nodes.dtype if kept_nodes.is_floating_point() else torch.float)
+        idx = torch.tensor([self.graph.sender_index[n] for n in self.graph.nodes])
+        weights = weights.index_copy(1, idx, kept_nodes.to(weights.dtype))
+        base, _ = self._ablation(ablation)
+        embeddings = [out[None].expand(C, *out.shape) for out in self.clean_out[:2]]
+        with torch.set_grad_enabled(kept_nodes.requires_grad):
+            return self._unembed(self._layers(SenderPass(weights, base, embeddings, self.ablated_outputs(ablation))))
+
+    def _run_differentiable(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
+        base, _ = self._ablation(ablation)
+        embeddings = [out[None].expand(len(mask), *out.shape) for out in self.clean_out[:2]]
+        return self._unembed(self._layers(Pass(mask * self.valid, base, embeddings, self.ablated_outputs(ablation))))
+
+    def _run_shared(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
+        """Logits [C, B, P, V] of C circuits, computing each distinct activation once.
+
+        A node's output in a circuit is fixed by its input edges' mask values and by
+        which version of each kept sender's output those edges carry. Versions are rows
+        of one store of deltas (output minus ablated output): row s is sender s's clean
+        delta, and ``row[c, s]`` is the version circuit c sees. Per node, the circuits
+        are grouped by that input signature and each group is computed once; a node left
+        clean by every circuit costs nothing, and so does one whose output no kept path
+        carries to the logits. The circuits of a threshold sweep differ in few edges, so
+        most of their activations are shared.
+        """
+        mask = mask * self.valid
+        C, H = mask.shape[0], self.n_heads
+        needed = self._needed_receivers(mask != 0)
+        store = self._store(ablation, self.R + self.S + C * (self.S - 2))  # embeddings are never recomputed
+        state = SharedPass(mask, self.valid, store, self.ablated_outputs(ablation))
+        for layer, block in enumerate(self.model.blocks):
+            r0, s0 = self.r_start[layer], self.s_before_layer[layer]
+            heads = torch.arange(H)
+            qkv = torch.stack([r0 + heads, r0 + H + heads, r0 + 2 * H + heads], dim=1)  # [H, 3]
+            state.compute(needed, qkv, s0 + heads, lambda x, nodes: self._attention(layer, x, nodes))
+            if self.has_mlps:
+                mlp_in, mlp_out = torch.tensor([[r0 + 3 * H]]), torch.tensor([s0 + H])
+                state.compute(needed, mlp_in, mlp_out, lambda x, _: self._mlp(block.mlp, x[:, 0]))
+        out = torch.tensor([[self.R - 1]])
+        circuits, _ = state.distinct(needed, out, None)
+        logits = [self._logits(state.inputs(c, out.expand(len(c), 1))[:, 0]) for c in circuits.split(state.chunk)]
+        self.node_evaluations += state.n_rows - self.R - self.S
+        return torch.cat(logits)[state.inverse]
+
+    def _store(self, ablation: Ablation, n_rows: int) -> torch.Tensor:
+        """Rows [n_rows, B, P, D] for ``SharedPass``, the first R + S holding this
+        ablation's all-ablated receiver inputs and clean deltas. One buffer is kept and
+        reused: touching fresh pages costs more than much of the arithmetic on them."""
+        if self._buffer is None or len(self._buffer) < n_rows:
+            self._buffer = self.clean_out.new_empty(n_rows, *self.clean_out.shape[1:])
+            self._buffer_ablation = None
+        if self._buffer_ablation != ablation:
+            base, clean_delta = self._ablation(ablation)
+            self._buffer[: self.R] = base
+            self._buffer[self.R : self.R + self.S] = clean_delta
+            self._buffer_ablation = ablation
+        return self._buffer[:n_rows]
+
+    def _needed_receivers(self, kept: torch.Tensor) -> torch.Tensor:
+        """[C, R]: receivers whose input reaches the logits along kept edges."""
+        H = self.n_heads
+        needed = torch.zeros(kept.shape[0], self.R, dtype=torch.bool)
+        needed[:, -1] = True
+        for layer in reversed(range(self.n_layers)):
+            r0, s0 = self.r_start[layer], self.s_before_layer[layer]
+            if self.has_mlps:
+                needed[:, r0 + 3 * H] = (kept[:, :, s0 + H] & needed).any(1)
+            heads = (kept[:, :, s0 : s0 + H] & needed[:, :, None]).any(1)  # [C, H]
+            needed[:, r0 : r0 + 3 * H] = heads.repeat(1, 3)
+        return needed
+
+    def receiver_gradients(
+        self, target, embed: torch.Tensor, pos: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Gradient of ``target(logits)`` (a scalar) at every receiver's input, in an
+        unpatched pass from the given embeddings.
+
+        Returns (logits [B, P, V], grads [R, B, P, D], sender outputs [S, B, P, D]).
+        """
+        embed = embed.detach().requires_grad_(True)  # so the pass is recorded even for frozen weights
+        state = Pass(self.valid[None], self._receiver_bias, [embed[None], pos[None]], record=[])
+        logits = self._unembed(self._layers(state))[0]
+        grads = torch.autograd.grad(target(logits), state.record)  # receiver inputs [1, n, B, P, D]
+        outputs = torch.stack([o[0] for o in state.outputs]).detach()
+        return logits.detach(), torch.cat(grads, dim=1)[0], outputs
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _ablation(self, ablation: Ablation) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per ablation, cached: every receiver's input when all its edges are ablated
+        [R, B|1, P, D], and each sender's clean-minus-ablated output [S, B, P, D]."""
+        if ablation not in self._cache:
+            ablated = self.ablated_outputs(ablation)
+            base = torch.einsum("rs,sbpd->rbpd", self.valid, ablated) + self._receiver_bias
+            self._cache[ablation] = (base, self.clean_out - ablated)
+        return self._cache[ablation]
+
+    def _inputs(self, state: "Pass", r0: int, r1: int) -> torch.Tensor:
+        """Inputs of receivers r0..r1 from the senders so far: [C, r1-r0, B, P, D]."""
+        return state.inputs(r0, r1)
+
+    def _layers(self, state: "Pass") -> "Pass":
+        """Run every layer, appending each sender's output [C, B, P, D] to the pass."""
+        H = self.n_heads
+        for layer, block in enumerate(self.model.blocks):
+            r0 = self.r_start[layer]
+            qkv = self._inputs(state, r0, r0 + 3 * H)  # [C, 3H, B, P, D]: q, k, v receivers
+            state.note(qkv)
+            C, _, B, P, D = qkv.shape
+            per_head = qkv.view(C, 3, H, B, P, D).transpose(1, 2).reshape(C * H, 3, B, P, D)
+            out = self._attention(layer, per_head, torch.arange(H).repeat(C))
+            state.add_outputs(out.view(C, H, B, P, D).unbind(1))
+            if self.has_mlps:
+                x = self._inputs(state, r0 + 3 * H, r0 + 3 * H + 1)  # [C, 1, B, P, D]
+                state.note(x)
+                state.add_outputs([self._mlp(block.mlp, x[:, 0])])
+        return state
+
+    @cached_property
+    def _qkv_weights(self) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Per layer, transposed: W_Q|W_K|W_V [3H, E, D], their biases [3H, E, 1], and
+        W_O [H, D, E] (the engine's model is fixed)."""
+        return [
+            (
+                torch.cat([a.W_Q, a.W_K, a.W_V]).transpose(1, 2).contiguous().detach(),
+                torch.cat([a.b_Q, a.b_K, a.b_V])[:, :, None].detach(),
+                a.W_O.transpose(1, 2).contiguous().detach(),
+            )
+            for a in (block.attn for block in self.model.blocks)
+        ]
+
+    def _attention(self, layer: int, qkv: torch.Tensor, heads: torch.Tensor) -> torch.Tensor:
+        """Outputs [k, B, P, D] of heads [k] of a layer from their q/k/v inputs
+        [k, 3, B, P, D], every product one batched matmul over the k items.
+
+        Projections run transposed (W^T x^T: [E, D] @ [D, B*P]), which is several times
+        faster than x @ W for the narrow heads of these models.
+        """
+        k, _, B, P, D = qkv.shape
+        H = self.n_heads
+        w, b, w_out = self._qkv_weights[layer]
+        which = torch.stack([heads, heads + H, heads + 2 * H], dim=1).flatten()  # [3k]
+        projected = torch.baddbmm(b[which], w[which], qkv.reshape(3 * k, B * P, D).transpose(1, 2))  # [3k, E, B*P]
+        q, key, v = projected.view(k, 3, -1, B, P).permute(1, 0, 3, 4, 2)  # each [k, B, P, E]
+        scores = q @ key.transpose(-1, -2) / self.scale  # [k, B, P, P]
+        if self.causal:
+            future = torch.triu(torch.ones(P, P, dtype=torch.bool), diagonal=1)
+            scores = scores.masked_fill(future, float("-inf"))
+        if torch.is_grad_enabled():
+            pattern = scores.softmax(-1)  # its exact backward: zero through tracr's saturated patterns
+        else:  # by hand: torch's softmax is several times slower over a handful of positions
+            pattern = (scores - scores.amax(-1, keepdim=True)).exp_()
+            pattern /= pattern.sum(-1, keepdim=True)
+        z = pattern @ v  # [k, B, P, E]
+        out = torch.bmm(w_out[heads], z.reshape(k, B * P, -1).transpose(1, 2))  # [k, D, B*P]
+        return out.transpose(1, 2).view(k, B, P, D)
+
+    @staticmethod
+    def _mlp(mlp, x: torch.Tensor) -> torch.Tensor:
+        rows = x.reshape(-1, x.shape[-1])  # one matmul with the bias fused, not a matmul and an add
+        hidden = mlp.act_fn(torch.addmm(mlp.b_in, rows, mlp.W_in))
+        return torch.addmm(mlp.b_out, hidden, mlp.W_out).view(x.shape)
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.model.unembed.W_U + self.model.unembed.b_U
+
+    def _unembed(self, state: "Pass") -> torch.Tensor:
+        r = self.R - 1
+        x = self._inputs(state, r, r + 1)  # [C, 1, B, P, D]
+        state.note(x)
+        return self._logits(x[:, 0])
