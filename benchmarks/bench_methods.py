@@ -422,7 +422,7 @@ def _code_version() -> dict:
     import interpbench
 
     root = Path(interpbench.__file__).parent
-    files = ["engine/__init__.py", "plugins/methods/acdc.py", "plugins/methods/eap.py"]
+    files = ["engine/patching.py", "engine/passes.py", "plugins/methods/acdc.py", "plugins/methods/eap.py"]
     digest = hashlib.sha256(b"".join((root / f).read_bytes() for f in files)).hexdigest()[:12]
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
