@@ -653,7 +653,8 @@ def zoo(ctx: click.Context, as_json: bool) -> None:
 @zoo.command("build")
 @click.option("--cases", "cases_arg", default="all", show_default=True, help="Comma-separated case names, or all.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="SIIT config value (repeatable).")
-def zoo_build(cases_arg: str, settings: tuple[str, ...]) -> None:
+@click.option("--retry", is_flag=True, help="Train uncertified cases again, with the next rung of stronger settings.")
+def zoo_build(cases_arg: str, settings: tuple[str, ...], retry: bool) -> None:
     """Train and certify a model for every case into the zoo (cheapest case first).
 
     Resumable: a zoo model that meets the certificate is kept, one already tried with
@@ -678,7 +679,7 @@ def zoo_build(cases_arg: str, settings: tuple[str, ...]) -> None:
         tqdm.write(f"case {o.case}: {o.action}, {state} ({o.detail}; {o.seconds:.0f}s)", file=sys.stderr)
 
     try:
-        outcomes = build(cases, config, on_outcome=done)
+        outcomes = build(cases, config, on_outcome=done, retry=retry)
     finally:
         bar.close()
     certified = sum(o.passed for o in outcomes)

@@ -81,20 +81,39 @@ def install(source: Path, case_name: str) -> Path:
     return target
 
 
-def build_case(case, config, *, progress=None) -> Outcome:
+#: What a case that missed its certificate is trained with next, one rung per ``--retry``
+#: build: it is the joint strict accuracy that fails (measured on cases 44, 47 and 78 at
+#: 6,000 steps: 0.955-0.990), so more strict samples resample every unmapped node at once.
+RETRIES: tuple[dict, ...] = (
+    {"strict_joint_share": 0.5, "max_steps": 12_000},
+    {"strict_joint_share": 0.75, "max_steps": 20_000},
+)
+
+
+def attempts(config) -> list:
+    """The settings a case is tried with, in order: ``config``, then each retry rung."""
+    return [config, *(config.model_copy(update=rung) for rung in RETRIES)]
+
+
+def build_case(case, config, *, progress=None, retry: bool = False) -> Outcome:
     from interpbench.siit.store import read_meta
     from interpbench.siit.train import CHECKPOINT, train
 
     t0 = time.perf_counter()
     existing = zoo.zoo_dir(case.name)
+    ladder = [a.model_dump(mode="json") for a in attempts(config)]
     if (existing / "meta.json").exists():
         meta = read_meta(existing)
         if meta.get("metrics", {}).get("joint_strict_accuracy") is None:
             if certify_in_place(case, existing):
                 return Outcome(case.name, "kept", True, time.perf_counter() - t0, "re-certified")
-        elif meta.get("passed") or meta.get("hyperparameters") == config.model_dump(mode="json"):
-            # certified, or already tried with these settings: a rerun would give the same model
-            return Outcome(case.name, "kept", bool(meta.get("passed")), 0.0, "already built")
+        elif meta.get("passed"):
+            return Outcome(case.name, "kept", True, 0.0, "already built")
+        elif meta.get("hyperparameters") in ladder:  # tried with these settings: a rerun gives the same model
+            rung = ladder.index(meta["hyperparameters"])
+            if not retry or rung + 1 == len(ladder):
+                return Outcome(case.name, "kept", False, 0.0, f"not certified after attempt {rung + 1} of {len(ladder)}")
+            config = attempts(config)[rung + 1]
     work = work_root() / f"case-{case.name}"
     try:
         result = train(case, config, work, progress=progress, resume=(work / CHECKPOINT).exists())
@@ -107,13 +126,16 @@ def build_case(case, config, *, progress=None) -> Outcome:
     return Outcome(case.name, "trained", result.passed, time.perf_counter() - t0, f"{result.steps} steps")
 
 
-def build(cases: list, config, *, on_outcome: Callable[[Outcome], None] | None = None, progress=None) -> list[Outcome]:
+def build(
+    cases: list, config, *, on_outcome: Callable[[Outcome], None] | None = None, progress=None, retry: bool = False
+) -> list[Outcome]:
     """Build the zoo for ``cases`` (cheapest first); a case whose training raises is
-    reported and the build goes on."""
+    reported and the build goes on. With ``retry``, a case that missed its certificate
+    is trained again with the next rung of ``RETRIES``."""
     outcomes = []
     for case in build_order(cases):
         try:
-            outcome = build_case(case, config.model_copy(), progress=progress)
+            outcome = build_case(case, config.model_copy(), progress=progress, retry=retry)
         except Exception as e:  # one case's failure must not stop the rest of a long build
             outcome = Outcome(case.name, "failed", False, 0.0, f"{type(e).__name__}: {e}")
         outcomes.append(outcome)

@@ -51,3 +51,31 @@ def test_one_failing_case_does_not_stop_the_build(private_zoo, monkeypatch):
     monkeypatch.setattr(zoo_build, "build_case", broken)
     outcomes = zoo_build.build([registry.get_case("33"), registry.get_case("8")], SIITConfig())
     assert [o.action for o in outcomes] == ["failed", "failed"] and "boom" in outcomes[0].detail
+
+
+def test_an_uncertified_case_is_retried_with_the_next_rung_only_when_asked(private_zoo, monkeypatch):
+    case = registry.get_case("33")
+    config = SIITConfig(max_steps=300)
+    zoo_build.build([case], config)
+    meta_file = private_zoo / "case-33" / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    meta["passed"] = False  # as if it had missed its certificate
+    meta_file.write_text(json.dumps(meta))
+    (kept,) = zoo_build.build([case], config)
+    assert (kept.action, kept.detail) == ("kept", "not certified after attempt 1 of 3")
+    trained = []
+    monkeypatch.setattr(zoo_build, "install", lambda work, name: trained.append(name))
+
+    def fake_train(case, cfg, work, **kwargs):
+        trained.append(cfg.strict_joint_share)
+
+        class Result:
+            passed, steps = False, cfg.max_steps
+
+        return Result()
+
+    import interpbench.siit.train as train_module
+
+    monkeypatch.setattr(train_module, "train", fake_train)
+    (retried,) = zoo_build.build([case], config, retry=True)
+    assert retried.action == "trained" and trained[0] == zoo_build.RETRIES[0]["strict_joint_share"]
