@@ -285,9 +285,10 @@ def parse_sweep_settings(pairs: Iterable[str]) -> dict[str, dict[str, list[Any]]
 @click.option("--address", help="Ray cluster address (default: start a local Ray instance).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
               help="Seconds a run may take; a run that takes longer is recorded as failed (and its worker replaced).")
+@click.option("--retry-failed", is_flag=True, help="Run the failed runs of --out again (they count as finished otherwise).")
 def sweep(
     cases: str, methods: str, loaders: str, settings: tuple[str, ...], seeds: str, examples: int, out: str,
-    jobs: int, executor: str, address: str | None, timeout: float | None,
+    jobs: int, executor: str, address: str | None, timeout: float | None, retry_failed: bool,
 ) -> None:
     """Run a grid of runs; finished records in --out are skipped, so a sweep resumes."""
     from tqdm import tqdm
@@ -322,7 +323,8 @@ def sweep(
         return tqdm(it, total=total, desc="sweep", unit="run", file=sys.stderr)
 
     try:
-        summary = run_sweep(specs, out, jobs=jobs, progress=progress, executor=executor, address=address, timeout=timeout)
+        summary = run_sweep(specs, out, jobs=jobs, progress=progress, executor=executor, address=address, timeout=timeout,
+                            retry_failed=retry_failed)  # fmt: skip
     except ValueError as e:
         raise InterpbenchError(str(e)) from None
     click.echo(f"{len(specs)} runs: {summary.skipped} skipped (already finished), {summary.ran} ran, {summary.failed} failed")
@@ -430,6 +432,8 @@ def compile_(cases: tuple[str, ...], all_cases: bool, force: bool) -> None:
             continue
         counts["cached" if hit else "compiled"] += 1
     click.echo(", ".join(f"{n} {k}" for k, n in counts.items()) + f"; cache: {cache.cache_root()}")
+    if cases and counts["not compilable"]:  # asked for by name, and not there
+        sys.exit(1)
 
 
 @cli.group()

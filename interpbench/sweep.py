@@ -86,7 +86,7 @@ def grid(
     return specs
 
 
-def is_finished(path: Path, spec: RunSpec | None = None) -> bool:
+def is_finished(path: Path, spec: RunSpec | None = None, retry_failed: bool = False) -> bool:
     """A record of the current schema that exists, validates and is the run its name says
     (case, loader, method, config and seed of ``spec``); a half-written or foreign file, a
     record copied over another run's name, or one written with other metric conventions
@@ -95,7 +95,7 @@ def is_finished(path: Path, spec: RunSpec | None = None) -> bool:
         record = RunResult.model_validate_json(path.read_text())
     except (OSError, ValidationError, ValueError):
         return False
-    if record.schema_version != SCHEMA_VERSION:
+    if record.schema_version != SCHEMA_VERSION or (retry_failed and record.status == "failed"):
         return False
     if spec is None:
         return True
@@ -155,6 +155,7 @@ def run_sweep(
     executor: str = "local",
     address: str | None = None,
     timeout: float | None = None,
+    retry_failed: bool = False,
 ) -> SweepSummary:
     """Run what is missing from ``out``; report skipped, ran and failed counts.
 
@@ -162,14 +163,15 @@ def run_sweep(
     process) or "ray" (one Ray task per run, on the cluster at ``address`` or a local
     instance). Workers return records and this process writes them, so the store needs no
     shared file system. A worker that dies or outlives ``timeout`` makes a failed record
-    and is replaced; the sweep goes on.
+    and is replaced; the sweep goes on. Failed records count as finished unless
+    ``retry_failed``.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary = SweepSummary()
     todo = []
     for spec in specs:
-        if is_finished(out / spec.filename(), spec):
+        if is_finished(out / spec.filename(), spec, retry_failed):
             summary.skipped += 1
         else:
             todo.append(spec)

@@ -47,7 +47,8 @@ class CaseSpec(Spec):
         max_seq_len: sequence length *including* BOS, as InterpBench counts it.
         program: zero-argument callable building the RASP program.
         categorical: whether the output is categorical (False: numerical).
-        causal: compile with causal attention.
+        causal: compile with causal attention: each position sees only earlier ones. Set it
+            False for a program that reads later positions (a whole-sequence count, a sort).
         trivial: too simple to evaluate meaningfully (a memorised map).
         sampler: ``sampler(rng: random.Random, n: int, length: int)`` returning n token
             lists, for cases whose uniform samples are too unbalanced.
@@ -55,7 +56,7 @@ class CaseSpec(Spec):
         not_compilable: why tracr cannot compile this case, if it cannot.
     """
 
-    vocab: frozenset[Value]
+    vocab: frozenset[Value] = Field(min_length=1)
     max_seq_len: int = Field(ge=2)
     program: Callable[[], Any] | None
     categorical: bool

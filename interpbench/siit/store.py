@@ -15,6 +15,7 @@ Nothing here unpickles: weights come from safetensors and everything else from J
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,9 @@ def load_trained(case, directory: str | Path):
     name = str(getattr(case, "name", case))
     if str(meta["case"]) != name:
         raise ValueError(f"{directory} holds a model for case {meta['case']}, not case {name}")
+    if not meta.get("passed"):
+        print(f"interpbench: warning: the model in {directory} did not meet its certificate; its circuit is not certain",
+              file=sys.stderr)  # fmt: skip
     model = load_model(directory)
     cfg = model.cfg
     metrics = meta.get("metrics", {})

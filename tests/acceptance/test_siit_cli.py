@@ -135,3 +135,28 @@ def test_eval_works_for_a_third_party_loader(fresh_registry):
     assert bad.exit_code != 0 and "'my-plugin'" in bad.output and "ZeroDivisionError" in bad.output
     shown = CliRunner().invoke(cli, ["show", "case", "3", "--loader", "crashing"])
     assert shown.exit_code != 0 and "Traceback" not in shown.output and "'my-plugin'" in shown.output
+
+
+def test_a_run_on_an_uncertified_model_warns_and_compile_of_a_refused_case_fails(tmp_path, fresh_registry):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from interpbench import hookimpl
+    from interpbench.cli import cli
+
+    uncertified = tmp_path / "uncertified-3"
+    shutil.copytree(zoo.zoo_dir("3"), uncertified)
+    meta = json.loads((uncertified / "meta.json").read_text())
+    (uncertified / "meta.json").write_text(json.dumps({**meta, "passed": False}))
+    result = CliRunner().invoke(cli, ["run", "--case", "3", "--method", "eap", "--loader", "siit", "--model-dir", str(uncertified)])
+    assert result.exit_code == 0 and "did not meet its certificate" in result.output
+
+    class Refused:
+        @hookimpl
+        def register_cases(self, register):
+            register(name="refused", description="tracr cannot.", vocab={"a"}, max_seq_len=3, program=None,
+                     categorical=True, not_compilable="uses an unsupported operation")  # fmt: skip
+
+    fresh_registry.add_plugin(Refused(), name="refused-case")
+    assert CliRunner().invoke(cli, ["compile", "--case", "refused"]).exit_code == 1

@@ -79,8 +79,10 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, fresh_registr
     by_method = {r.method: r for r in (RunResult.model_validate_json(p.read_text()) for p in tmp_path.glob("*.json"))}
     assert by_method["explodes"].status == "failed" and "RuntimeError" in by_method["explodes"].error
     assert by_method["node-ablation"].status == "ok"
-    # Failed runs are finished too: a rerun skips them.
+    # Failed runs are finished too: a rerun skips them, unless asked to retry them.
     assert run_sweep(specs, tmp_path).skipped == 2
+    again = run_sweep(specs, tmp_path, retry_failed=True)
+    assert (again.skipped, again.ran, again.failed) == (1, 1, 1)
 
 
 def test_sweeping_config_values_makes_one_run_per_value():

@@ -183,3 +183,16 @@ def test_a_multi_line_description_or_a_name_registered_twice_is_said_plainly(fre
     one_line, twice = fresh_registry.problems()
     assert "description must be one line" in one_line
     assert "registered method 'twice' twice" in twice
+
+
+def test_an_empty_vocabulary_is_refused(fresh_registry):
+    from interpbench import hookimpl
+
+    class Empty:
+        @hookimpl
+        def register_cases(self, register):
+            register(name="empty-vocab", description="No tokens.", vocab=set(), max_seq_len=4, program=None, categorical=True)
+
+    fresh_registry.add_plugin(Empty(), name="empty")
+    assert "empty-vocab" not in {c.name for c in fresh_registry.cases()}
+    assert "vocab" in fresh_registry.problems()[0]
