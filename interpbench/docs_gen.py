@@ -8,6 +8,8 @@ A test fails when a generated file is stale.
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import click
@@ -67,6 +69,26 @@ def render_method_configs() -> str:
     return "\n".join(lines)
 
 
+def render_siit_config() -> str:
+    """Every SIIT training setting, from ``SIITConfig``."""
+    from interpbench.siit.config import SIITConfig
+
+    lines = [
+        "# SIIT training settings",
+        "",
+        "Generated from `interpbench.siit.config.SIITConfig` by `python -m interpbench.docs_gen`.",
+        "Set them with `interpbench train --set key=value` or `interpbench zoo build --set key=value`",
+        "(values are read as JSON). See [siit.md](siit.md) for what training does with them.",
+        "",
+        "| setting | default | description |",
+        "|---|---|---|",
+    ]
+    for name, field in SIITConfig.model_fields.items():
+        default = json.dumps(field.default) if not callable(field.default) else ""
+        lines.append(f"| `{name}` | `{default}` | {field.description or ''} |")
+    return "\n".join(lines) + "\n"
+
+
 def render_case_list() -> str:
     """Every registered built-in case, from the registry (no compiling)."""
     from interpbench import registry
@@ -92,7 +114,12 @@ def render_case_list() -> str:
     return "\n".join(lines) + "\n"
 
 
-GENERATED = {"cli.md": render_cli, "method-configs.md": render_method_configs, "case-list.md": render_case_list}
+GENERATED = {
+    "cli.md": render_cli,
+    "method-configs.md": render_method_configs,
+    "siit-config.md": render_siit_config,
+    "case-list.md": render_case_list,
+}
 
 
 def render_zoo() -> str:

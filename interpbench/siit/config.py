@@ -37,7 +37,7 @@ class SIITConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seed: int = 0
+    seed: int = Field(0, description="Seeds the weights, the data and every sampled intervention.")
     # data
     n_data: int = Field(20_000, ge=16, description="Inputs drawn (all of them when fewer exist).")
     val_fraction: float = Field(0.2, gt=0, lt=1, description="Share held out for validation.")
@@ -48,13 +48,15 @@ class SIITConfig(BaseModel):
         description="When the case has at most this many distinct inputs, train and validate on all of them.",
     )
     # optimisation
-    batch_size: int = Field(256, ge=1)
-    lr: float = Field(1e-2, gt=0)
+    batch_size: int = Field(256, ge=1, description="(base, source) pairs per step.")
+    lr: float = Field(1e-2, gt=0, description="Initial learning rate (AdamW).")
     lr_end: float = Field(1e-4, gt=0, description="Final learning rate of the schedule.")
-    lr_schedule: Literal["constant", "linear", "cosine", "exponential"] = "exponential"
-    warmup_steps: int = Field(0, ge=0)
-    betas: tuple[float, float] = (0.9, 0.999)
-    weight_decay: float = Field(0.0, ge=0)
+    lr_schedule: Literal["constant", "linear", "cosine", "exponential"] = Field(
+        "exponential", description="How the learning rate goes from lr to lr_end over max_steps."
+    )
+    warmup_steps: int = Field(0, ge=0, description="Steps of linear warm-up to lr.")
+    betas: tuple[float, float] = Field((0.9, 0.999), description="AdamW's betas.")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW's weight decay.")
     grad_clip: float | None = Field(0.1, gt=0, description="Gradient-norm clip; None disables it.")
     separate_steps: bool = Field(
         False, description="One optimiser step per loss term (InterpBench's default) instead of one on their sum."
@@ -69,7 +71,7 @@ class SIITConfig(BaseModel):
         description="Backpropagate through the source pass too (InterpBench detaches it); this is what lets "
         "the strict loss shrink an unmapped node's input dependence directly.",
     )
-    strict_p: float = Field(0.5, gt=0, le=1)
+    strict_p: float = Field(0.5, gt=0, le=1, description="With strict_sampling=subset: each unmapped node's chance to be resampled.")
     strict_joint_share: float = Field(
         0.25,
         ge=0,
@@ -77,12 +79,12 @@ class SIITConfig(BaseModel):
         description="Share of strict samples that resample every unmapped node at once, as a discovery method "
         "ablates them (what the joint strict accuracy certifies); 0 before it existed.",
     )
-    iit_weight: float = Field(1.0, ge=0)
-    strict_weight: float = Field(1.0, ge=0)
-    behavior_weight: float = Field(1.0, ge=0)
-    max_steps: int = Field(6_000, ge=1)
+    iit_weight: float = Field(1.0, ge=0, description="Weight of the interchange-intervention loss.")
+    strict_weight: float = Field(1.0, ge=0, description="Weight of the strict loss (unmapped nodes resampled).")
+    behavior_weight: float = Field(1.0, ge=0, description="Weight of the behaviour loss (the plain input).")
+    max_steps: int = Field(6_000, ge=1, description="Optimisation steps at most.")
     # evaluation, early stopping, recovery
-    eval_every: int = Field(100, ge=1)
+    eval_every: int = Field(100, ge=1, description="Steps between validation evaluations (and early-stop checks).")
     threshold: float = Field(0.995, gt=0, le=1, description="Accuracy, IIA and strict accuracy must reach it.")
     joint_threshold: float = Field(
         0.99, gt=0, le=1, description="Joint strict accuracy (every unmapped node resampled at once) must reach it."
@@ -95,7 +97,7 @@ class SIITConfig(BaseModel):
         description="Evaluations without a new best score after which training restarts from the best state "
         "(with its optimiser state); 0 disables restarts.",
     )
-    checkpoint_every: int = Field(500, ge=1)
+    checkpoint_every: int = Field(500, ge=1, description="Steps between checkpoints (what --resume continues from).")
     # LL shape
     compression_ratio: float | None = Field(None, gt=0, description="Override of the case's ratio.")
     compress_resid: bool | None = Field(None, description="Override of whether the residual stream is compressed.")
