@@ -539,6 +539,12 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
         f"strict accuracy {m.strict_accuracy:.4f}, joint strict accuracy {m.joint_strict_accuracy:.4f} "
         f"(threshold {config.joint_threshold:.0%}); saved in {folder}"
     )
+    if result.meta.get("stopped") == "stuck":
+        click.echo(
+            "the accuracy did not move: the model is probably too small for the case, or the learning rate wrong; "
+            "try --set width_factor=2 (or d_head=..., d_model=...), lr=..., max_steps=... (docs/siit-config.md)",
+            err=True,
+        )
     if not result.passed:
         sys.exit(1)
 

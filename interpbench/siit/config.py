@@ -90,6 +90,9 @@ class SIITConfig(BaseModel):
         0.99, gt=0, le=1, description="Joint strict accuracy (every unmapped node resampled at once) must reach it."
     )
     early_stop: bool = Field(True, description="Stop as soon as the threshold is reached.")
+    give_up_after: int = Field(
+        2_000, ge=0, description="Stop a training whose accuracy has not moved (by 0.02) after this many steps; 0: never."
+    )
     atol: float = Field(0.05, gt=0, description="Numerical outputs match when |LL - HL| < atol.")
     restore_best_after: int = Field(
         5,

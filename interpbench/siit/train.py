@@ -362,6 +362,20 @@ class _Trainer:
         self.history = json.loads(ckpt["history"])
 
 
+def _stuck(history: list[dict[str, Any]], config: SIITConfig) -> bool:
+    """No progress: ``give_up_after`` steps in, the best score (the smallest of accuracy, IIA,
+    strict and joint strict accuracy) is within 0.02 of the first evaluation's (a model too
+    small for the case stays at chance for ever)."""
+    if not config.give_up_after or not history or history[-1]["step"] < config.give_up_after:
+        return False
+
+    def score(h: dict[str, Any]) -> float:
+        keys = ("accuracy", "iia", "strict_accuracy", "joint_strict_accuracy")
+        return min(1.0 if h.get(k) is None else h[k] for k in keys)
+
+    return max(score(h) for h in history) - score(history[0]) < 0.02
+
+
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)
@@ -479,6 +493,9 @@ def _train(case, config: SIITConfig, out: Path, progress, resume: bool, compiled
                 report("restore", losses, result)
             if passed and config.early_stop:
                 stopped = "early-stop"
+                break
+            if _stuck(trainer.history, config):
+                stopped = "stuck"
                 break
         if trainer.step % config.checkpoint_every == 0 and not at_end:
             save_checkpoint(trainer, out)

@@ -95,13 +95,24 @@ def attempts(config) -> list:
     return [config, *(config.model_copy(update=rung) for rung in RETRIES)]
 
 
+def _rung(recorded: dict, ladder: list) -> int | None:
+    """Which of the ladder's settings a model was trained with: every recorded value equal,
+    and every setting newer than the recording at its default (it did not exist then)."""
+    for i, config in enumerate(ladder):
+        values = config.model_dump(mode="json")
+        defaults = type(config)().model_dump(mode="json")
+        if all(recorded.get(k, defaults[k]) == v for k, v in values.items()):
+            return i
+    return None
+
+
 def build_case(case, config, *, progress=None, retry: bool = False) -> Outcome:
     from interpbench.siit.store import read_meta
     from interpbench.siit.train import CHECKPOINT, train
 
     t0 = time.perf_counter()
     existing = zoo.zoo_dir(case.name)
-    ladder = [a.model_dump(mode="json") for a in attempts(config)]
+    ladder = attempts(config)
     if (existing / "meta.json").exists():
         meta = read_meta(existing)
         if meta.get("metrics", {}).get("joint_strict_accuracy") is None:
@@ -109,11 +120,11 @@ def build_case(case, config, *, progress=None, retry: bool = False) -> Outcome:
                 return Outcome(case.name, "kept", True, time.perf_counter() - t0, "re-certified")
         elif meta.get("passed"):
             return Outcome(case.name, "kept", True, 0.0, "already built")
-        elif meta.get("hyperparameters") in ladder:  # tried with these settings: a rerun gives the same model
-            rung = ladder.index(meta["hyperparameters"])
+        elif (rung := _rung(meta.get("hyperparameters", {}), ladder)) is not None:
+            # tried with these settings: a rerun would give the same model
             if not retry or rung + 1 == len(ladder):
                 return Outcome(case.name, "kept", False, 0.0, f"not certified after attempt {rung + 1} of {len(ladder)}")
-            config = attempts(config)[rung + 1]
+            config = ladder[rung + 1]
     work = work_root() / f"case-{case.name}"
     try:
         result = train(case, config, work, progress=progress, resume=(work / CHECKPOINT).exists())

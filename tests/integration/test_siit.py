@@ -183,3 +183,14 @@ def test_node_effects_mark_the_circuit(trained3):
     assert all(e.resample_changed > 0.2 for e in inside)
     assert all(e.resample_changed < 0.05 for e in outside)
     assert "in_circuit" in result.metrics.table()
+
+
+def test_a_training_that_makes_no_progress_gives_up_and_says_so(tmp_path):
+    """A model far too small for the case (d_head 1, d_model 4) stays where it started;
+    training stops after give_up_after steps instead of running to max_steps."""
+    from interpbench.siit.config import SIITConfig
+    from interpbench.siit.train import train
+
+    config = SIITConfig(d_head=1, d_model=4, max_steps=3000, give_up_after=300, lr=1e-5, lr_end=1e-5)
+    result = train("7", config, tmp_path / "stuck")
+    assert not result.passed and result.meta["stopped"] == "stuck" and result.steps < 3000
