@@ -1,4 +1,4 @@
-"""Writing results so that no reader ever sees half a file."""
+"""Writing files so that no reader ever sees half of one: records, checkpoints, model files."""
 
 from __future__ import annotations
 
@@ -6,7 +6,21 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+
+def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """``write(tmp)`` writes the content to a temporary path beside ``path``, which then
+    replaces it in one rename: a reader sees the old file or the new one, never half."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def write_json_atomic(path: str | Path, data: Any) -> Path:

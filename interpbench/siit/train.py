@@ -47,6 +47,7 @@ from typing import Any, Callable
 import torch
 
 from interpbench.siit.config import SIITConfig, ll_config
+from interpbench.store import write_atomic
 from interpbench.siit.correspondence import Correspondence, build_correspondence
 from interpbench.siit.evaluate import EvalData, EvalResult, evaluate, hl_labels, make_eval_data
 from interpbench.siit.patching import collect, hooks_for, joint_forward, patched_forward
@@ -376,14 +377,8 @@ def _stuck(history: list[dict[str, Any]], config: SIITConfig) -> bool:
     return max(score(h) for h in history) - score(history[0]) < 0.02
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def save_checkpoint(trainer: _Trainer, out_dir: Path, done: bool = False) -> None:
-    _atomic_write(out_dir / CHECKPOINT, lambda p: torch.save(trainer.state(done), p))
+    write_atomic(out_dir / CHECKPOINT, lambda p: torch.save(trainer.state(done), p))
 
 
 def _check_resumable(saved: dict[str, Any], config: SIITConfig) -> None:
@@ -578,12 +573,12 @@ def _write_outputs(out: Path, ll, s: _Setup, meta: dict[str, Any]):
         model = HookedTransformer(s.ll_cfg)
     model.load_state_dict(state)
     model.eval()
-    _atomic_write(out / "model.safetensors", lambda p: save_file(state, str(p)))
+    write_atomic(out / "model.safetensors", lambda p: save_file(state, str(p)))
     texts = {
         "config.json": json.dumps(stored_fields(s.ll_cfg), indent=2),
         "circuit.json": json.dumps(s.corr.ll_circuit(s.compiled.circuit).model_dump(mode="json"), indent=2),
         "meta.json": json.dumps(meta, indent=2, default=str),
     }
     for name, text in texts.items():
-        _atomic_write(out / name, lambda p, t=text: p.write_text(t))
+        write_atomic(out / name, lambda p, t=text: p.write_text(t))
     return model

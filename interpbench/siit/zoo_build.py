@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from interpbench.siit import zoo
+from interpbench.store import write_atomic
 
 
 @dataclass
@@ -58,7 +59,7 @@ def certify_in_place(case, directory: Path) -> bool:
     result = evaluate_directory(case, directory)
     passed = result.passed(config.threshold, config.joint_threshold)
     meta.update(metrics=result.to_dict(), passed=passed, joint_threshold=config.joint_threshold)
-    _write_text(directory / "meta.json", json.dumps(meta, indent=2) + "\n")
+    write_atomic(directory / "meta.json", lambda p: p.write_text(json.dumps(meta, indent=2) + "\n"))
     return passed
 
 
@@ -153,9 +154,3 @@ def build(
         if on_outcome is not None:
             on_outcome(outcome)
     return outcomes
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
