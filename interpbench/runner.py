@@ -38,8 +38,8 @@ def make_task(case_name: str, loader: str, seed: int = 0, n_examples: int = DEFA
 
     case = registry.get_case(case_name)
     loader_spec = registry.get_loader(loader)
-    unread = sorted(set(options or {}) - set(loader_spec.options or options or {}))
-    if unread:
+    unread = [] if loader_spec.options is None else sorted(set(options or {}) - set(loader_spec.options))
+    if unread:  # a loader that declares its options refuses the others
         flags = ", ".join("--model-dir" if o == "model_dir" else o for o in unread)
         raise InterpbenchError(f"loader {loader!r} does not read {flags}")
     loaded = calling(loader_spec, "loader", loader_spec.load, case, seed=seed, options=options or {})

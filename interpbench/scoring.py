@@ -22,7 +22,6 @@ from typing import Iterable, Literal
 
 from interpbench.graph import edge_key, fold_node, split_edge_key
 
-Granularity = Literal["qkv", "head"]
 #: The levels edges are scored at: the two granularities, and InterpBench's own evaluation
 #: (head level with both embeddings merged into ``blocks.0.hook_resid_pre``).
 Folding = Literal["qkv", "head", "interpbench"]
