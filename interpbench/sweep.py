@@ -168,6 +168,7 @@ def run_sweep(
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
     summary = SweepSummary()
     todo = []
     for spec in specs:
@@ -182,7 +183,19 @@ def run_sweep(
         if record["status"] != "ok":
             summary.failed += 1
             summary.failures.append(f"case {spec.case} {spec.method}: {record.get('error')}")
+    _remove_stale_temporaries(out, specs, started)
     return summary
+
+
+def _remove_stale_temporaries(out: Path, specs: list[RunSpec], before: float) -> None:
+    """A sweep killed while writing a record leaves its temporary file (``.NAME.*.tmp``).
+    One older than this sweep's start that is still there at its end has no live writer:
+    writing a record takes milliseconds."""
+    for spec in specs:
+        for tmp in out.glob(f".{spec.filename()}.*.tmp"):
+            with contextlib.suppress(OSError):
+                if tmp.is_file() and not tmp.is_symlink() and tmp.stat().st_mtime < before:
+                    tmp.unlink()
 
 
 def _execute_all(

@@ -116,3 +116,20 @@ def test_ray_executor_writes_the_same_records_as_the_local_one(tmp_path):
         a = RunResult.model_validate_json((local / spec.filename()).read_text())
         b = RunResult.model_validate_json((on_ray / spec.filename()).read_text())
         assert a.metrics == b.metrics and a.scores == b.scores
+
+
+def test_a_killed_writers_temporary_file_is_removed_and_a_live_one_kept(tmp_path):
+    from interpbench.sweep import _remove_stale_temporaries
+
+    spec = grid(["3"], ["eap"], ["tracr"], [0], n_examples=64)[0]
+    stale = tmp_path / f".{spec.filename()}.abc123.tmp"
+    live = tmp_path / f".{spec.filename()}.def456.tmp"
+    other = tmp_path / ".someone-elses.json.x.tmp"
+    for p in (stale, live, other):
+        p.write_text("{")
+    os.utime(stale, (time.time() - 600, time.time() - 600))
+    os.utime(other, (time.time() - 600, time.time() - 600))
+    _remove_stale_temporaries(tmp_path, [spec], before=time.time() - 60)
+    assert not stale.exists(), "a temporary file older than the sweep has no writer left"
+    assert live.exists(), "a temporary file written during the sweep may belong to a live writer"
+    assert other.exists(), "files that are not this grid's records are not the sweep's to remove"
