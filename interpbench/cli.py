@@ -10,6 +10,7 @@ import click
 
 from interpbench import registry
 from interpbench.errors import InterpbenchError
+from interpbench.siit.hard import HIDDEN_EFFECT, STRUCTURES as HARD_STRUCTURES
 
 KINDS = ("cases", "loaders", "methods", "metrics")
 
@@ -270,9 +271,15 @@ def parse_sweep_settings(pairs: Iterable[str]) -> dict[str, dict[str, list[Any]]
     return settings
 
 
+def _available(loader, compilable: list[str]) -> list[str]:
+    """The cases a loader has a model for (every compilable one when it does not say)."""
+    return compilable if loader.cases is None else [c for c in loader.cases() if c in set(compilable)]
+
+
 @cli.command()
 @click.option("--cases", required=True,
-              help="Comma list of cases, all (every compilable case), or zoo (every case with a certified zoo model).")
+              help="Comma list of cases, all (every compilable case), zoo (every case with a certified zoo model), "
+                   "or available (for each loader, every case it has a model for: the hard track's loaders their own).")
 @click.option("--methods", required=True, help="Comma list of methods, or all.")
 @click.option("--loaders", default="tracr", show_default=True, help="Comma list of loaders.")
 @click.option("--set", "settings", multiple=True, metavar="METHOD.KEY=V1,V2", help="Config values to sweep (repeatable).")
@@ -300,6 +307,8 @@ def sweep(
         from interpbench.siit.zoo import entries
 
         case_names = [e["case"] for e in entries() if e["passed"]]
+    elif cases == "available":
+        case_names = []
     else:
         case_names = _names(cases, compilable if cases == "all" else [c.name for c in registry.cases()], "case")
     method_names = _names(methods, [m.name for m in registry.methods()], "method")
@@ -312,10 +321,15 @@ def sweep(
         raise InterpbenchError(f"--seeds must be a comma list of integers in 0..2**32-1, not {seeds!r}") from None
     if executor == "local" and address:
         raise InterpbenchError("--address is for --executor ray")
-    if not (case_names and method_names and loader_names):
+    if not ((case_names or cases == "available") and method_names and loader_names):
         raise InterpbenchError("--cases, --methods and --loaders each need at least one name")
     try:
-        specs = grid(case_names, method_names, loader_names, seed_list, parse_sweep_settings(settings), examples)
+        if cases == "available":  # each loader with its own cases
+            specs = [spec for name in loader_names for spec in grid(
+                _available(registry.get_loader(name), compilable), method_names, [name], seed_list,
+                parse_sweep_settings(settings), examples)]  # fmt: skip
+        else:
+            specs = grid(case_names, method_names, loader_names, seed_list, parse_sweep_settings(settings), examples)
     except ValueError as e:
         raise InterpbenchError(str(e)) from None
 
@@ -495,7 +509,10 @@ def show_case(name: str, loader: str, as_json: bool, image: str | None, level: s
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="SIIT config value (repeatable).")
 @click.option("--out", type=OutPath(file_okay=False), help="Output folder (default: the user's model store).")
 @click.option("--resume", is_flag=True, help="Continue from the folder's last checkpoint.")
-def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None, resume: bool) -> None:
+@click.option("--hard", "structure", type=click.Choice(HARD_STRUCTURES),
+              help="Train the hard track's model of this structure (its preset under your --set values).")
+def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None, resume: bool,
+          structure: str | None) -> None:  # fmt: skip
     """Train a low-level model with Strict Interchange Intervention Training (SIIT).
 
     Stops early once validation accuracy, IIA and strict accuracy all reach the
@@ -511,9 +528,11 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
     from interpbench.siit.config import SIITConfig
     from interpbench.siit.train import train as train_siit
 
+    from interpbench.siit.hard import preset
+
     case = registry.get_case(case_name)
-    config = make_config(SIITConfig, {"seed": seed, **parse_settings(settings)})
-    folder = Path(out) if out else zoo.user_dir(case.name)
+    config = make_config(SIITConfig, {"seed": seed, **(preset(structure) if structure else {}), **parse_settings(settings)})
+    folder = Path(out) if out else zoo.user_dir(case.name, structure)
     if resume and not (folder / "checkpoint.pt").exists():
         raise InterpbenchError(f"nothing to resume in {folder}: no checkpoint.pt")
     bar = tqdm(total=config.max_steps, desc=f"SIIT case {case.name}", unit="step", file=sys.stderr, mininterval=0.5)
@@ -524,6 +543,8 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
         if p.metrics is not None:
             shown.update(acc=f"{p.metrics.accuracy:.3f}", iia=f"{p.metrics.iia:.3f}", strict=f"{p.metrics.strict_accuracy:.3f}",
                          joint=f"{p.metrics.joint_strict_accuracy:.3f}")
+            if p.metrics.structure_accuracy is not None:
+                shown["structure"] = f"{p.metrics.structure_accuracy:.3f}"
         bar.set_postfix(shown, refresh=True)
 
     try:
@@ -537,7 +558,9 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
         f"case {case.name}: {'PASSED' if result.passed else 'did NOT reach'} {config.threshold:.1%} after "
         f"{result.steps} steps, {result.seconds:.1f}s: accuracy {m.accuracy:.4f}, IIA {m.iia:.4f}, "
         f"strict accuracy {m.strict_accuracy:.4f}, joint strict accuracy {m.joint_strict_accuracy:.4f} "
-        f"(threshold {config.joint_threshold:.0%}); saved in {folder}"
+        f"(threshold {config.joint_threshold:.0%})"
+        + (f", structure accuracy {m.structure_accuracy:.4f}" if m.structure_accuracy is not None else "")
+        + f"; saved in {folder}"
     )
     if result.meta.get("stopped") == "stuck":
         click.echo(
@@ -564,22 +587,19 @@ def eval_(case_name: str, loader: str, model_dir: str | None, as_json: bool) -> 
     the compiled model is checked against itself (a baseline: everything 1.0).
     """
     from interpbench.runner import calling
-    from interpbench.siit import zoo
     from interpbench.siit.store import evaluate_compiled, evaluate_directory, evaluate_loaded
 
     case = registry.get_case(case_name)
     loader_spec = registry.get_loader(loader)
     if loader == "tracr":
         result = evaluate_compiled(case)
-    elif loader == "siit":
-        directory = model_dir or zoo.find(case.name)
-        if directory is None:
-            raise InterpbenchError(f"no trained model for case {case.name}: run `interpbench train --case {case.name}`")
-        result = evaluate_directory(case, directory)
     else:
         options = {"model_dir": model_dir} if model_dir else {}
         loaded = calling(loader_spec, "loader", loader_spec.load, case, seed=0, options=options)
-        result = evaluate_loaded(case, loaded)
+        if loaded.info.get("siit_dir"):  # its own validation pairs and recorded correspondence
+            result = evaluate_directory(case, loaded.info["siit_dir"])
+        else:
+            result = evaluate_loaded(case, loaded)
     certified = result.passed()
     if as_json:
         _echo_json({**result.to_dict(), "certified": certified})
@@ -591,8 +611,14 @@ def eval_(case_name: str, loader: str, model_dir: str | None, as_json: bool) -> 
             f"effects in {result.metric.upper()}"
         )
         click.echo(result.table())
+        if result.structure_accuracy is not None:
+            click.echo(f"structure accuracy {result.structure_accuracy:.4f} (the two targets differ at "
+                       f"{result.structure_contrast:.1%} of positions); per resampled subset:")  # fmt: skip
+            for subset, acc in result.structure_per_subset.items():
+                click.echo(f"  {subset:70} accuracy {acc:.4f}  {result.metric.upper()} {result.structure_effects[subset]:.4g}")
         verdict = "meets" if certified else "does NOT meet"
-        click.echo(f"certificate: {verdict} accuracy, IIA, strict accuracy >= 99.5% and joint strict accuracy >= 99%")
+        also = ", structure accuracy" if result.structure_accuracy is not None else ""
+        click.echo(f"certificate: {verdict} accuracy, IIA, strict accuracy{also} >= 99.5% and joint strict accuracy >= 99%")
     if not certified:
         sys.exit(1)
 
@@ -620,15 +646,18 @@ def _zoo_reason(r: dict[str, Any]) -> str:
     if r["passed"]:
         return ""
     limits = {"accuracy": r["threshold"], "iia": r["threshold"], "strict_accuracy": r["threshold"],
-              "joint_strict_accuracy": r["joint_threshold"]}  # fmt: skip
+              "joint_strict_accuracy": r["joint_threshold"], "structure_accuracy": r["threshold"]}  # fmt: skip
     low = [f"{k.replace('_', ' ')} {r[k]:.4f} < {v}" for k, v in limits.items() if r.get(k) is not None and r[k] < v]
+    if (r.get("structure_hidden_effect") or 0) > HIDDEN_EFFECT:
+        low.append(f"hidden effect {r['structure_hidden_effect']:.2g} > {HIDDEN_EFFECT:g}")
     return "; ".join(low) or "not certified"
 
 
 @cli.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--hard", is_flag=True, help="The hard track: models with redundant, backup, cancelling and sparse circuits.")
 @click.pass_context
-def zoo(ctx: click.Context, as_json: bool) -> None:
+def zoo(ctx: click.Context, as_json: bool, hard: bool) -> None:
     """The trained models shipped with interpbench: their certificates and training figures.
 
     A model is certified when accuracy, IIA and strict accuracy reach 99.5 % and the
@@ -637,9 +666,10 @@ def zoo(ctx: click.Context, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
+    from interpbench.siit.correspondence import node_hook
     from interpbench.siit.zoo import entries
 
-    rows = entries()
+    rows = [r for st in HARD_STRUCTURES for r in entries(st)] if hard else entries()
     if as_json:
         _echo_json(rows)
         return
@@ -647,14 +677,27 @@ def zoo(ctx: click.Context, as_json: bool) -> None:
     def num(v: Any) -> str:
         return "n/a" if v is None else f"{v:.4f}"
 
-    click.echo(_table(
-        [[r["case"], "yes" if r["passed"] else "NO", num(r["accuracy"]), num(r["iia"]), num(r["strict_accuracy"]),
-          num(r["joint_strict_accuracy"]), r["steps"], f"{r['train_seconds']:.0f}s",
-          "×".join(str(r["shape"][k]) for k in ("n_layers", "n_heads", "d_model")),
-          "yes" if r["trivial"] else "", _zoo_reason(r)] for r in rows],
-        ["case", "certified", "accuracy", "IIA", "strict", "joint strict", "steps", "training",
-         "layers×heads×d_model", "trivial", "why not"],
-    ))  # fmt: skip
+    def shape(r: dict[str, Any]) -> str:
+        return "×".join(str(r["shape"][k]) for k in ("n_layers", "n_heads", "d_model"))
+
+    def group(r: dict[str, Any]) -> str:
+        members = zip(r["group"]["members"], r["group"]["roles"]) if r["group"] else []
+        return ", ".join(f"L{node_hook(m).layer}H{node_hook(m).head} ({role})" for m, role in members)
+
+    if hard:
+        table = [[r["case"], r["structure"], "yes" if r["passed"] else "NO", num(r["accuracy"]), num(r["iia"]),
+                  num(r["strict_accuracy"]), num(r["joint_strict_accuracy"]), num(r["structure_accuracy"]),
+                  num(r["structure_contrast"]), f"{r['train_seconds']:.0f}s", shape(r), group(r), _zoo_reason(r)]
+                 for r in rows]
+        headers = ["case", "structure", "certified", "accuracy", "IIA", "strict", "joint strict", "structure",
+                   "contrast", "training", "layers×heads×d_model", "group", "why not"]
+    else:
+        table = [[r["case"], "yes" if r["passed"] else "NO", num(r["accuracy"]), num(r["iia"]), num(r["strict_accuracy"]),
+                  num(r["joint_strict_accuracy"]), r["steps"], f"{r['train_seconds']:.0f}s", shape(r),
+                  "yes" if r["trivial"] else "", _zoo_reason(r)] for r in rows]
+        headers = ["case", "certified", "accuracy", "IIA", "strict", "joint strict", "steps", "training",
+                   "layers×heads×d_model", "trivial", "why not"]
+    click.echo(_table(table, headers))  # fmt: skip
     certified = sum(r["passed"] for r in rows)
     total = sum(r["size_bytes"] for r in rows)
     click.echo(f"{certified} of {len(rows)} models certified; {total / 2**20:.1f} MiB of weights")
@@ -664,7 +707,9 @@ def zoo(ctx: click.Context, as_json: bool) -> None:
 @click.option("--cases", "cases_arg", default="all", show_default=True, help="Comma-separated case names, or all.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="SIIT config value (repeatable).")
 @click.option("--retry", is_flag=True, help="Train uncertified cases again, with the next rung of stronger settings.")
-def zoo_build(cases_arg: str, settings: tuple[str, ...], retry: bool) -> None:
+@click.option("--hard", "structures", help=f"Build the hard track for these structures (comma list, or all: "
+              f"{', '.join(HARD_STRUCTURES)}) instead of the zoo.")
+def zoo_build(cases_arg: str, settings: tuple[str, ...], retry: bool, structures: str | None) -> None:
     """Train and certify a model for every case into the zoo (cheapest case first).
 
     Resumable: a zoo model that meets the certificate is kept, one already tried with
@@ -681,19 +726,23 @@ def zoo_build(cases_arg: str, settings: tuple[str, ...], retry: bool) -> None:
     available = [c.name for c in registry.case_specs() if not c.not_compilable]
     names = available if cases_arg == "all" else _names(cases_arg, available, "case")
     cases = [registry.get_case(n) for n in names]
-    bar = tqdm(total=len(cases), desc="zoo", unit="case", file=sys.stderr)
+    chosen: tuple[str | None, ...] = (None,)
+    if structures:
+        chosen = tuple(HARD_STRUCTURES if structures == "all" else _names(structures, list(HARD_STRUCTURES), "structure"))
+    bar = tqdm(total=len(cases) * len(chosen), desc="zoo", unit="model", file=sys.stderr)
 
     def done(o) -> None:
         bar.update(1)
         state = "certified" if o.passed else ("FAILED" if o.action == "failed" else "not certified")
-        tqdm.write(f"case {o.case}: {o.action}, {state} ({o.detail}; {o.seconds:.0f}s)", file=sys.stderr)
+        which = f"case {o.case}" + (f" ({o.structure})" if o.structure else "")
+        tqdm.write(f"{which}: {o.action}, {state} ({o.detail}; {o.seconds:.0f}s)", file=sys.stderr)
 
     try:
-        outcomes = build(cases, config, on_outcome=done, retry=retry)
+        outcomes = build(cases, config, on_outcome=done, retry=retry, structures=chosen)
     finally:
         bar.close()
     certified = sum(o.passed for o in outcomes)
-    click.echo(f"{certified} of {len(outcomes)} cases certified; see `interpbench zoo`")
+    click.echo(f"{certified} of {len(outcomes)} models certified; see `interpbench zoo{' --hard' if structures else ''}`")
 
 
 # --- schemas -----------------------------------------------------------------------------

@@ -182,6 +182,24 @@ def per_case(frame: pd.DataFrame, metric: str = "edge_auroc") -> pd.DataFrame:
     return table
 
 
+def by_loader(frame: pd.DataFrame, metric: str = "edge_auroc") -> pd.DataFrame:
+    """Each method variant's mean under every loader, over the cases that all of the folder's
+    loaders have (paired): how a method fares on the hard track's models against the zoo's.
+    Empty with fewer than two loaders."""
+    ok = frame[frame["status"] == "ok"] if not frame.empty else frame
+    if ok.empty or ok["loader"].nunique() < 2:
+        return pd.DataFrame()
+    per_case = ok.groupby(["variant", "loader", "case"])[metric].mean().dropna().reset_index()
+    loaders = sorted(per_case["loader"].unique())
+    shared = set.intersection(*(set(per_case.loc[per_case["loader"] == l, "case"]) for l in loaders))
+    if not shared:
+        return pd.DataFrame()
+    table = per_case[per_case["case"].isin(shared)].pivot_table(index="variant", columns="loader", values=metric, aggfunc="mean")
+    table = table.reindex(columns=loaders)
+    table.insert(0, "cases", len(shared))
+    return table.sort_values(loaders[0], ascending=False).rename_axis("method").reset_index()
+
+
 def vargha_delaney_a12(xs: list[float], ys: list[float]) -> float:
     """P(X > Y) + 0.5 P(X = Y) for X from xs and Y from ys: 0.5 means no effect."""
     greater = sum((x > y) + 0.5 * (x == y) for x in xs for y in ys)
@@ -304,22 +322,25 @@ def render(folder: str | Path, fmt: str = "markdown", metric: str = "edge_auroc"
     board, cases = leaderboard_table(leaderboard(frame)), per_case(frame, metric)
     rulers = conventions(frame) if not frame.empty else pd.DataFrame()
     stats = pairwise(frame, metric) if not frame.empty else pd.DataFrame()
+    loaders = by_loader(frame, metric)
     failed = frame[frame["status"] == "failed"] if not frame.empty else frame
     if fmt == "csv":
         columns = [c for c in frame.columns if c not in (*CURVES, *CIRCUIT_SETS)]
         return frame[columns].to_csv(index=False), loaded.skipped
     if fmt == "html":
-        return _html(frame, board, rulers, stats, cases, failed, metric), loaded.skipped
-    parts = [f"## Leaderboard ({len(frame)} runs)\n", to_markdown(board),
-             "\n## Edge AUROC under each scoring convention\n", to_markdown(rulers),
-             f"\n## Pairwise comparisons ({metric}; Wilcoxon signed-rank, Vargha–Delaney A12)\n", to_markdown(stats, 4),
-             f"\n## Per case: {metric}\n", to_markdown(cases)]
+        return _html(frame, board, rulers, stats, cases, failed, metric, loaders), loaded.skipped
+    parts = [f"## Leaderboard ({len(frame)} runs)\n", to_markdown(board)]
+    if not loaders.empty:
+        parts += [f"\n## {metric} per loader, on the cases every loader has\n", to_markdown(loaders)]
+    parts += ["\n## Edge AUROC under each scoring convention\n", to_markdown(rulers),
+              f"\n## Pairwise comparisons ({metric}; Wilcoxon signed-rank, Vargha–Delaney A12)\n", to_markdown(stats, 4),
+              f"\n## Per case: {metric}\n", to_markdown(cases)]
     if len(failed):
         parts += ["\n## Failed runs\n", to_markdown(failed[["case", "loader", "method", "error"]])]
     return "\n".join(parts), loaded.skipped
 
 
-def _html(frame, board, rulers, stats, cases, failed, metric: str) -> str:
+def _html(frame, board, rulers, stats, cases, failed, metric: str, loaders: pd.DataFrame | None = None) -> str:
     import tempfile
 
     from interpbench import report_html as h
@@ -341,6 +362,8 @@ def _html(frame, board, rulers, stats, cases, failed, metric: str) -> str:
         ]
         sections = [
             ("Leaderboard", h.table(board, {c: na for c in board.columns}) + h.image(box, f"{metric} per method")),
+            *([(f"{metric} per loader, on the cases every loader has", h.table(loaders))]
+              if loaders is not None and not loaders.empty else []),
             ("Edge AUROC under each scoring convention", h.table(rulers, {c: na for c in rulers.columns})),
             (f"Pairwise comparisons ({metric}: Wilcoxon signed-rank p, Vargha–Delaney A12)", h.table(stats)),
             (f"Per case: {metric}", h.table(cases, {c: na for c in cases.columns}, index=True)),

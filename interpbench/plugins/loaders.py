@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from interpbench import hookimpl
@@ -33,20 +34,21 @@ def load_tracr(case, *, seed: int = 0, options: dict[str, Any] | None = None):
     )
 
 
-def load_siit(case, *, seed: int = 0, options: dict[str, Any] | None = None):
+def load_siit(case, *, seed: int = 0, options: dict[str, Any] | None = None, structure: str | None = None):
     """A SIIT-trained model: from ``options["model_dir"]``, else the user's own training
-    of the case, else the embedded zoo."""
+    of the case, else the embedded zoo (with ``structure``: its hard track's model)."""
     from interpbench.errors import InterpbenchError
     from interpbench.siit import zoo
     from interpbench.siit.store import load_trained
 
     model_dir = (options or {}).get("model_dir")
-    directory = model_dir or zoo.find(case.name)
+    directory = model_dir or zoo.find(case.name, structure)
     if directory is None:
-        shipped = ", ".join(e["case"] for e in zoo.entries()) or "none"
+        shipped = ", ".join(zoo.certified_cases(structure)) or "none"
+        how = f"--set structure={structure}" if structure else ""
         raise InterpbenchError(
-            f"no trained model for case {case.name}: train one with `interpbench train --case {case.name}` "
-            f"or pass --model-dir (the zoo has cases {shipped})"
+            f"no trained model for case {case.name}: train one with `interpbench train --case {case.name}{how and ' ' + how}` "
+            f"or pass --model-dir (the {'hard track ' + structure if structure else 'zoo'} has cases {shipped})"
         )
     try:
         return load_trained(case, directory)
@@ -68,6 +70,9 @@ def load_interpbench_dir(case, *, seed: int = 0, options: dict[str, Any] | None 
 
 @hookimpl
 def register_loaders(register):
+    from interpbench.siit import zoo
+    from interpbench.siit.hard import STRUCTURES
+
     register(
         name="tracr",
         description="Compiles the case's RASP program with tracr into a HookedTransformer (cached on disk).",
@@ -81,7 +86,18 @@ def register_loaders(register):
         load=load_siit,
         granularity="head",  # SIIT certifies heads and MLPs, not their q/k/v split
         options=("model_dir",),
+        cases=zoo.certified_cases,
     )
+    for structure in STRUCTURES:
+        register(
+            name=f"hard-{structure}",
+            description=f"The hard track's {structure} model of the case: SIIT-trained, certified per subset "
+            "of its structured group (docs/hard-track.md; or --model-dir).",
+            load=functools.partial(load_siit, structure=structure),
+            granularity="head",
+            options=("model_dir",),
+            cases=functools.partial(zoo.certified_cases, structure),
+        )
     register(
         name="interpbench-dir",
         description="A model in the published InterpBench layout (ll_model_cfg.pkl, ll_model.pth, edges.pkl; --model-dir).",

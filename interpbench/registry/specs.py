@@ -90,6 +90,9 @@ class LoaderSpec(Spec):
     granularity: Literal["qkv", "head"] = "head"
     #: The loader options it reads (``model_dir`` from ``--model-dir``, ...); None: any.
     options: tuple[str, ...] | None = None
+    #: The cases it has a model for (what ``sweep --cases available`` runs); None: every
+    #: compilable case.
+    cases: Callable[[], list[str]] | None = None
 
     def info(self) -> LoaderInfo:
         return LoaderInfo(name=self.name, description=self.description, plugin=self.plugin, granularity=self.granularity)

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from interpbench.siit.hard import HIDDEN_EFFECT
+
 #: per-case compression ratios (CASES.md §2); every other case uses ``DEFAULT_RATIO``.
 COMPRESSION_RATIO: dict[str, float] = {
     "5": 1.8, "6": 1.2, "7": 1.5, "9": 2, "18": 1.6, "21": 1.3, "23": 1.5, "24": 1.2,
@@ -89,6 +91,10 @@ class SIITConfig(BaseModel):
     joint_threshold: float = Field(
         0.99, gt=0, le=1, description="Joint strict accuracy (every unmapped node resampled at once) must reach it."
     )
+    hidden_threshold: float = Field(
+        HIDDEN_EFFECT, gt=0, description="Hard track: the largest effect (KL, or mean squared difference) a subset of the "
+        "structured group may have where it must leave the output unchanged.",
+    )
     early_stop: bool = Field(True, description="Stop as soon as the threshold is reached.")
     give_up_after: int = Field(
         2_000, ge=0, description="Stop a training whose accuracy has not moved (by 0.02) after this many steps; 0: never."
@@ -101,7 +107,26 @@ class SIITConfig(BaseModel):
         "(with its optimiser state); 0 disables restarts.",
     )
     checkpoint_every: int = Field(500, ge=1, description="Steps between checkpoints (what --resume continues from).")
+    # the hard track (docs/hard-track.md)
+    structure: Literal["redundant", "backup", "cancelling"] | None = Field(
+        None, description="Implement one HL head by a group of LL heads with this structure (None: one head each)."
+    )
+    structure_node: str | None = Field(
+        None, description="The HL head the structure implements; None: the head whose interchange changes the HL "
+        "output at the most positions."
+    )
+    structure_share: float = Field(0.5, ge=0, le=1, description="Share of IIT samples spent on the structured group.")
+    structure_match_weight: float = Field(
+        0.0, ge=0, description="Weight of a loss that makes a subset of the group that does not follow the source "
+        "leave the whole output distribution unchanged (KL to the clean output), not only its argmax, so that its "
+        "effect is as small as an unmapped node's; needs separate_steps off.",
+    )
+    layer_stride: int = Field(
+        1, ge=1, le=4, description="HL layer l's heads go to LL layer k·l, its MLP to LL layer k·l+k-1 (1: same layer)."
+    )
     # LL shape
+    n_layers: int | None = Field(None, ge=1, description="Override of the LL layer count (at least stride x HL layers).")
+    n_heads: int | None = Field(None, ge=1, description="Override of the LL heads per layer.")
     compression_ratio: float | None = Field(None, gt=0, description="Override of the case's ratio.")
     compress_resid: bool | None = Field(None, description="Override of whether the residual stream is compressed.")
     width_factor: float = Field(1.0, gt=0, description="Multiplies d_head (or the compressed d_model).")
@@ -112,6 +137,8 @@ class SIITConfig(BaseModel):
     def _check(self) -> "SIITConfig":
         if self.lr_end > self.lr:
             raise ValueError("lr_end must not exceed lr")
+        if self.structure_match_weight > 0 and self.separate_steps:
+            raise ValueError("structure_match_weight needs separate_steps off (it compares outputs of one pass)")
         return self
 
 
@@ -121,7 +148,7 @@ def ll_shape(hl_cfg: Any, case: str, config: SIITConfig | None = None) -> dict[s
     name = str(getattr(case, "name", case))
     ratio = config.compression_ratio or COMPRESSION_RATIO.get(name, DEFAULT_RATIO)
     compress = name in RESID_COMPRESSED if config.compress_resid is None else config.compress_resid
-    n_heads = max(4, hl_cfg.n_heads)
+    n_heads = config.n_heads or max(4, hl_cfg.n_heads)
     if compress:
         d_model = max(2, int(hl_cfg.d_model * config.width_factor // ratio))
         d_head = max(1, d_model // n_heads)
@@ -134,7 +161,7 @@ def ll_shape(hl_cfg: Any, case: str, config: SIITConfig | None = None) -> dict[s
     if config.d_model is not None:
         d_model = config.d_model
     return {
-        "n_layers": max(2, hl_cfg.n_layers),
+        "n_layers": config.n_layers or max(2, config.layer_stride * hl_cfg.n_layers),
         "n_heads": n_heads,
         "d_head": d_head,
         "d_model": d_model,

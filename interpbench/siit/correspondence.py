@@ -1,14 +1,25 @@
-"""Which LL node implements which HL node, and the LL ground-truth circuit.
+"""Which LL nodes implement which HL node, and the LL ground-truth circuit.
 
-Each HL head or MLP in the HL ground-truth circuit maps to the LL head or MLP at the
-same layer and index (the LL model has at least as many layers and heads). Every
-other LL head and MLP is unmapped: SIIT trains it to be irrelevant. Node names are
-``interpbench.graph``'s (``blocks.L.attn.hook_result[H]``, ``blocks.L.hook_mlp_out``);
-they are patched through ``blocks.L.attn.hook_z`` (head H) and ``blocks.L.hook_mlp_out``.
+Each HL head or MLP in the HL ground-truth circuit maps to the LL node of the same
+index, at the LL layer the layer map gives it: with ``layer_stride`` k, HL layer l's
+heads sit in LL layer k·l and its MLP in LL layer k·l + k - 1 (k = 1: the same layer;
+k = 2 leaves a free layer between, which the hard track's ``sparse`` and ``backup``
+models use). Every other LL head and MLP is unmapped: SIIT trains it to be irrelevant.
+
+A hard-track model maps one HL head to a *group* of LL heads with a ``Structure``:
+which subsets of the group, resampled together from the source input, make the LL
+output follow the HL node's source value (the rule SIIT trains and the certificate
+measures). The whole group patched always follows it (that is the IIT intervention),
+and every member is in the ground-truth circuit.
+
+Node names are ``interpbench.graph``'s (``blocks.L.attn.hook_result[H]``,
+``blocks.L.hook_mlp_out``); they are patched through ``blocks.L.attn.hook_z`` (head H)
+and ``blocks.L.hook_mlp_out``.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -17,6 +28,16 @@ from interpbench.schemas import Circuit
 
 _HEAD = re.compile(r"^blocks\.(\d+)\.attn\.hook_result\[(\d+)\]$")
 _MLP = re.compile(r"^blocks\.(\d+)\.hook_mlp_out$")
+_HEAD_IN = re.compile(r"^blocks\.(\d+)\.hook_([qkv])_input\[(\d+)\]$")
+_MLP_IN = re.compile(r"^blocks\.(\d+)\.hook_mlp_in$")
+
+#: the structures of the hard track, and what each member of a group does.
+STRUCTURES = ("redundant", "backup", "cancelling")
+ROLES = {
+    "redundant": ("copy", "copy", "copy"),
+    "backup": ("primary", "backup"),
+    "cancelling": ("positive", "positive", "negative"),
+}
 
 
 @dataclass(frozen=True)
@@ -45,51 +66,164 @@ def all_nodes(cfg) -> list[str]:
     return g.ComputationalGraph(cfg.n_layers, cfg.n_heads, has_mlps=not cfg.attn_only).nodes
 
 
+@dataclass(frozen=True)
+class Structure:
+    """One HL head implemented by a group of LL heads, and when the group's output follows
+    the source (``follows``, for a subset of members resampled together):
+
+    - ``redundant``: three parallel copies; any two resampled make the output follow the
+      source, any one alone changes nothing (a majority of three: with resample ablation
+      two parallel copies cannot each suffice, since a copy carrying the source value
+      looks exactly like a clean one to everything downstream);
+    - ``backup``: a primary head and a later head that reads it; resampling either alone
+      changes nothing (the backup is inert while the primary is clean and takes over when
+      the primary carries another input's value); both together follow the source;
+    - ``cancelling``: two positive heads and a negative one; the output follows the source
+      when more positive than negative members are resampled, so the negative head
+      offsets a positive one: resampling a positive head and the negative one together
+      changes nothing, though each of them is in the circuit.
+    """
+
+    kind: str
+    hl_node: str
+    members: tuple[str, ...]
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return ROLES[self.kind]
+
+    def follows(self, subset: frozenset[str] | set[str]) -> bool:
+        chosen = [m in subset for m in self.members]
+        if self.kind == "redundant":
+            return sum(chosen) >= 2
+        if self.kind == "backup":
+            return all(chosen)
+        positive = sum(c for c, r in zip(chosen, self.roles) if r == "positive")
+        return positive > sum(c for c, r in zip(chosen, self.roles) if r == "negative")
+
+    def subsets(self) -> list[tuple[str, ...]]:
+        """Every non-empty subset of the members (what the certificate measures)."""
+        return [s for k in range(1, len(self.members) + 1) for s in itertools.combinations(self.members, k)]
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "hl_node": self.hl_node, "members": list(self.members), "roles": list(self.roles)}
+
+
 @dataclass
 class Correspondence:
-    """HL node -> LL node (identity on names), and the LL nodes nothing maps to."""
+    """HL node -> LL node, the LL nodes nothing maps to, and an optional structured group."""
 
-    mapping: dict[str, str]
+    mapping: dict[str, str]  # HL node -> its (primary) LL node
     ll_nodes: list[str]
     hl_resid_post: str = ""
     ll_resid_post: str = ""
+    layer_stride: int = 1
+    structure: Structure | None = None
     unmapped: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        mapped = set(self.mapping.values())
-        self.unmapped = [n for n in self.ll_nodes if n not in mapped]
+        in_circuit = set(self.in_circuit)
+        self.unmapped = [n for n in self.ll_nodes if n not in in_circuit]
 
     @property
     def hl_nodes(self) -> list[str]:
         return list(self.mapping)
 
+    def group(self, hl_node: str) -> list[str]:
+        """The LL nodes that implement an HL node (patched together for its IIT)."""
+        if self.structure is not None and self.structure.hl_node == hl_node:
+            return list(self.structure.members)
+        return [self.mapping[hl_node]]
+
+    @property
+    def in_circuit(self) -> list[str]:
+        return [n for hl in self.mapping for n in self.group(hl)]
+
     def to_dict(self) -> dict:
-        return {"mapping": dict(self.mapping), "unmapped": list(self.unmapped)}
+        d = {"mapping": dict(self.mapping), "unmapped": list(self.unmapped), "layer_stride": self.layer_stride}
+        if self.structure is not None:
+            d["structure"] = self.structure.to_dict()
+        return d
+
+    def ll_name(self, name: str) -> str:
+        """An HL sender or receiver name under the layer map (embeddings keep theirs)."""
+        k = self.layer_stride
+        if name == self.hl_resid_post:
+            return self.ll_resid_post
+        if m := _HEAD.match(name):
+            return g.head_out(k * int(m[1]), int(m[2]))
+        if m := _HEAD_IN.match(name):
+            return g.head_in(k * int(m[1]), int(m[3]), m[2])
+        if m := _MLP.match(name):
+            return g.mlp_out(k * int(m[1]) + k - 1)
+        if m := _MLP_IN.match(name):
+            return g.mlp_in(k * int(m[1]) + k - 1)
+        return name
 
     def ll_circuit(self, hl_circuit: Circuit) -> Circuit:
-        """The HL circuit under the mapping: same names, except the final residual stream."""
+        """The HL circuit under the mapping. Every member of a group gets its HL node's
+        input and output edges (at the same q/k/v input), and a backup head reads its
+        primary (on all three inputs: SIIT does not say which carries it)."""
         from interpbench.compiler.ground_truth import make_circuit
 
-        def rename(name: str) -> str:
-            return self.ll_resid_post if name == self.hl_resid_post else name
+        def senders(name: str) -> list[str]:
+            return self.group(name) if name in self.mapping else [self.ll_name(name)]
 
-        edges = {(rename(e.sender), rename(e.receiver)) for e in hl_circuit.edges}
+        def receivers(name: str) -> list[str]:
+            m = _HEAD_IN.match(name)
+            head = g.head_out(int(m[1]), int(m[3])) if m else None
+            if head is None or self.structure is None or head != self.structure.hl_node:
+                return [self.ll_name(name)]
+            return [g.head_in(node_hook(n).layer, node_hook(n).head, m[2]) for n in self.structure.members]
+
+        edges = {(s, r) for e in hl_circuit.edges for s in senders(e.sender) for r in receivers(e.receiver)}
+        if self.structure is not None and self.structure.kind == "backup":
+            primary, backup = (node_hook(n) for n in self.structure.members)
+            edges |= {(primary.node, g.head_in(backup.layer, backup.head, qkv)) for qkv in "qkv"}
         return make_circuit(edges, hl_circuit.level)
 
 
-def build_correspondence(hl_model, hl_circuit: Circuit, ll_cfg) -> Correspondence:
-    """Map each HL head/MLP of the HL ground-truth circuit to the LL node of the same name."""
+def build_correspondence(
+    hl_model, hl_circuit: Circuit, ll_cfg, *, layer_stride: int = 1, structure: str | None = None,
+    structure_node: str | None = None,
+) -> Correspondence:  # fmt: skip
+    """Map each HL head/MLP of the HL ground-truth circuit to its LL node under the layer map,
+    and, with ``structure``, the HL head ``structure_node`` to a group of LL heads."""
     hl_cfg = hl_model.cfg
-    if ll_cfg.n_layers < hl_cfg.n_layers or ll_cfg.n_heads < hl_cfg.n_heads:
-        raise ValueError("the LL model must have at least the HL model's layers and heads")
+    if ll_cfg.n_layers < layer_stride * hl_cfg.n_layers or ll_cfg.n_heads < hl_cfg.n_heads:
+        raise ValueError(f"the LL model must have at least {layer_stride}x the HL model's layers and its heads")
     in_circuit = g.circuit_nodes(hl_circuit.edge_set(), all_nodes(hl_cfg))
-    ll_nodes = all_nodes(ll_cfg)
-    missing = [n for n in in_circuit if n not in ll_nodes]
-    if missing:
-        raise ValueError(f"HL nodes without an LL counterpart: {missing}")
-    return Correspondence(
-        mapping={n: n for n in in_circuit},
-        ll_nodes=ll_nodes,
+    corr = Correspondence(
+        mapping={},
+        ll_nodes=all_nodes(ll_cfg),
         hl_resid_post=g.resid_post(hl_cfg.n_layers - 1),
         ll_resid_post=g.resid_post(ll_cfg.n_layers - 1),
+        layer_stride=layer_stride,
     )
+    corr.mapping = {n: corr.ll_name(n) for n in in_circuit}
+    missing = [n for n in corr.mapping.values() if n not in corr.ll_nodes]
+    if missing:
+        raise ValueError(f"HL nodes without an LL counterpart: {missing}")
+    if structure is not None:
+        corr.structure = place_structure(corr, structure, structure_node, ll_cfg)
+    corr.__post_init__()
+    return corr
+
+
+def place_structure(corr: Correspondence, kind: str, hl_node: str | None, ll_cfg) -> Structure:
+    """The group for ``hl_node``: its own LL head first, then the lowest free heads of the
+    same LL layer (``redundant``, ``cancelling``) or of the next one (``backup``)."""
+    if kind not in STRUCTURES:
+        raise ValueError(f"unknown structure {kind!r}; known: {', '.join(STRUCTURES)}")
+    if hl_node not in corr.mapping or not _HEAD.match(hl_node or ""):
+        raise ValueError(f"the structure's node must be a head of the HL circuit, not {hl_node!r}")
+    primary = node_hook(corr.mapping[hl_node])
+    taken = set(corr.mapping.values())
+    layer = primary.layer + (1 if kind == "backup" else 0)
+    if kind == "backup" and corr.layer_stride < 2:
+        raise ValueError("a backup head needs a free layer after its primary: use layer_stride 2")
+    free = [g.head_out(layer, h) for h in range(ll_cfg.n_heads) if g.head_out(layer, h) not in taken]
+    need = len(ROLES[kind]) - 1
+    if len(free) < need:
+        raise ValueError(f"LL layer {layer} has {len(free)} free heads; the {kind} structure needs {need}")
+    return Structure(kind, hl_node, (primary.node, *free[:need]))

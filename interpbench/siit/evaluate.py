@@ -10,6 +10,12 @@ All over positions 1.. (BOS excluded), on (base, source) input pairs:
   input, the LL output still matches the HL output on the *base* input; mean over nodes;
 - joint strict accuracy: the same with *every* unmapped node resampled at once, as a
   discovery method ablates them (over positions, and over whole sequences);
+- structure accuracy (hard-track models): for every non-empty subset of the structured
+  group resampled together, the LL output matches the HL output with the node from the
+  source where the structure's rule says it follows the source, else the HL output on
+  the base input; the smallest over subsets. With it, each subset's validation metric
+  (its effect) and the structure's contrast (the share of positions where the two
+  targets differ: how much a subset's effect can show at all);
 - node effects: for every LL head and MLP, the validation metric (KL from the
   unablated LL outputs for categorical cases, mean squared difference for numerical
   ones) under resample ablation (output from the source input) and mean ablation
@@ -27,6 +33,7 @@ from typing import Any
 import torch
 
 from interpbench.siit.correspondence import Correspondence
+from interpbench.siit.hard import HIDDEN_EFFECT
 from interpbench.siit.patching import collect, hooks_for, patched_forward
 
 
@@ -85,17 +92,29 @@ class EvalResult:
     node_effects: list[NodeEffect] = field(default_factory=list)
     joint_strict_accuracy: float | None = None  # None: not measured (models certified before it existed)
     joint_strict_sequences: float | None = None
+    structure_accuracy: float | None = None  # None: no structured group
+    structure_per_subset: dict[str, float] = field(default_factory=dict)  # "a+b" -> accuracy
+    structure_effects: dict[str, float] = field(default_factory=dict)  # "a+b" -> validation metric
+    structure_contrast: float | None = None
+    structure_hidden_effect: float | None = None  # the largest effect of a subset that must not follow the source
 
     def score(self) -> float:
         """The smallest of the headline numbers (what training keeps its best state by)."""
         joint = self.joint_strict_accuracy if self.joint_strict_accuracy is not None else 1.0
-        return min(self.accuracy, self.iia, self.strict_accuracy, joint)
+        structure = self.structure_accuracy if self.structure_accuracy is not None else 1.0
+        # a hidden subset's excess effect over the bound counts against the score directly
+        hidden = 1.0 - max(0.0, (self.structure_hidden_effect or 0.0) - HIDDEN_EFFECT)
+        return min(self.accuracy, self.iia, self.strict_accuracy, joint, structure, hidden)
 
-    def passed(self, threshold: float = 0.995, joint_threshold: float = 0.99) -> bool:
-        """The certificate: accuracy, IIA and strict accuracy at least ``threshold``, joint
-        strict accuracy (positions) at least ``joint_threshold``."""
+    def passed(self, threshold: float = 0.995, joint_threshold: float = 0.99, hidden_threshold: float = HIDDEN_EFFECT) -> bool:
+        """The certificate: accuracy, IIA, strict accuracy (and structure accuracy) at least
+        ``threshold``, joint strict accuracy (positions) at least ``joint_threshold``, and no
+        subset of a structured group that must not follow the source with an effect above
+        ``hidden_threshold``."""
         joint_ok = self.joint_strict_accuracy is None or self.joint_strict_accuracy >= joint_threshold
-        return min(self.accuracy, self.iia, self.strict_accuracy) >= threshold and joint_ok
+        hidden_ok = self.structure_hidden_effect is None or self.structure_hidden_effect <= hidden_threshold
+        structure = 1.0 if self.structure_accuracy is None else self.structure_accuracy
+        return min(self.accuracy, self.iia, self.strict_accuracy, structure) >= threshold and joint_ok and hidden_ok
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -155,10 +174,10 @@ def evaluate(
         ll_sites = hooks_for(correspondence.ll_nodes)
         src = collect(ll_model, data.source, ll_sites)
         iia = {}
-        for hl_node, ll_node in correspondence.mapping.items():
-            site = hooks_for([ll_node])
-            out = patched_forward(ll_model, data.base, site, src)
+        for hl_node in correspondence.mapping:
+            out = patched_forward(ll_model, data.base, hooks_for(correspondence.group(hl_node)), src)
             iia[hl_node] = matches(out, data.hl_iit[hl_node], cat, atol).float().mean().item()
+        structure = _structure(ll_model, correspondence, data, ll_base, src, atol)
         strict = {}
         for node in correspondence.unmapped:
             out = patched_forward(ll_model, data.base, hooks_for([node]), src)
@@ -181,7 +200,39 @@ def evaluate(
         node_effects=effects,
         joint_strict_accuracy=joint.float().mean().item(),
         joint_strict_sequences=joint.all(-1).float().mean().item(),
+        **structure,
     )
+
+
+def subset_name(members: tuple[str, ...] | list[str]) -> str:
+    return "+".join(members)
+
+
+def _structure(ll_model, correspondence: Correspondence, data: EvalData, ll_base, src, atol) -> dict[str, Any]:
+    """Every non-empty subset of the structured group resampled: accuracy against the
+    structure's target and the validation metric (each alone, each pair, all)."""
+    from interpbench.engine.metrics import validation_metric
+
+    st = correspondence.structure
+    if st is None:
+        return {}
+    metric = validation_metric(ll_base, data.categorical)
+    follow_target, base_target = data.hl_iit[st.hl_node], data.hl_base
+    accuracy, effects = {}, {}
+    for subset in st.subsets():
+        out = patched_forward(ll_model, data.base, hooks_for(subset), src)
+        target = follow_target if st.follows(set(subset)) else base_target
+        accuracy[subset_name(subset)] = matches(out, target, data.categorical, atol).float().mean().item()
+        effects[subset_name(subset)] = float(metric(out))
+    differs = (follow_target != base_target) if data.categorical else (follow_target - base_target).abs() >= atol
+    hidden = [effects[subset_name(subset)] for subset in st.subsets() if not st.follows(set(subset))]
+    return {
+        "structure_accuracy": min(accuracy.values()),
+        "structure_per_subset": accuracy,
+        "structure_effects": effects,
+        "structure_hidden_effect": max(hidden, default=0.0),
+        "structure_contrast": differs[:, 1:].float().mean().item(),
+    }
 
 
 def _changed(new: torch.Tensor, old: torch.Tensor, categorical: bool, atol: float) -> float:
@@ -197,7 +248,7 @@ def _node_effects(ll_model, correspondence, data: EvalData, ll_base, src, atol) 
     sites = hooks_for(correspondence.ll_nodes)
     base_acts = collect(ll_model, data.base, sites)
     mean_acts = {n: a.mean(0, keepdim=True) for n, a in base_acts.items()}
-    in_circuit = set(correspondence.mapping.values())
+    in_circuit = set(correspondence.in_circuit)
     rows = []
     for site in sites:
         resampled = patched_forward(ll_model, data.base, [site], src)

@@ -61,17 +61,21 @@ def load_circuit(directory: str | Path):
 
 def load_correspondence(directory: str | Path):
     """The HL -> LL correspondence recorded in ``meta.json``."""
-    from interpbench.siit.correspondence import Correspondence, all_nodes
+    from interpbench.siit.correspondence import Correspondence, Structure, all_nodes
 
     meta = read_meta(directory)
     cfg = read_config(directory)
 
     hl = meta["hl_shape"]
+    saved = meta["correspondence"]
+    structure = saved.get("structure")
     return Correspondence(
-        mapping=dict(meta["correspondence"]["mapping"]),
+        mapping=dict(saved["mapping"]),
         ll_nodes=all_nodes(cfg),
         hl_resid_post=f"blocks.{hl['n_layers'] - 1}.hook_resid_post",
         ll_resid_post=f"blocks.{cfg.n_layers - 1}.hook_resid_post",
+        layer_stride=int(saved.get("layer_stride", 1)),
+        structure=Structure(structure["kind"], structure["hl_node"], tuple(structure["members"])) if structure else None,
     )
 
 
@@ -103,6 +107,8 @@ def load_trained(case, directory: str | Path):
         default_ablation="resample",
         info={
             "origin": f"SIIT-trained ({directory})",
+            "siit_dir": str(directory),
+            "structure": (meta["correspondence"].get("structure") or {}).get("kind"),
             "passed": meta.get("passed"),
             "seed": meta.get("seed"),
             "steps": meta.get("steps"),
@@ -141,7 +147,8 @@ def evaluate_directory(case, directory: str | Path, *, n_pairs: int | None = Non
         config = config.model_copy(update=updates)
     s = prepare(case, config)
     model = load_model(directory)
-    return evaluate(s.hl, model, s.corr, s.case, s.eval_data, atol=config.atol, node_effects=node_effects)
+    corr = load_correspondence(directory)  # what training recorded, structure included
+    return evaluate(s.hl, model, corr, s.case, s.eval_data, atol=config.atol, node_effects=node_effects)
 
 
 def _pairs(case, encoding, n_pairs: int, seed: int):

@@ -11,6 +11,12 @@ MSE for numerical ones):
     input; the LL output must still match the HL output on the base input;
 (c) behaviour: the LL output on the plain base input matches the HL output.
 
+A hard-track model (``structure``) implements one HL head by a group of LL heads: its
+IIT samples patch the whole group, and a ``structure_share`` of them a random subset,
+whose target is the HL output with the node from the source or on the base input, as
+the structure's rule says; a subset that must not follow the source is also pulled
+towards the clean output distribution of the same pass (``structure_match_weight``).
+
 With ``separate_steps`` off (the default) the three terms share one forward pass
 (the batch is stacked three times, each copy with its own per-sample patches) and one
 optimiser step on their weighted sum; with it on, each term gets its own step, as in
@@ -48,11 +54,13 @@ import torch
 
 from interpbench.siit.config import SIITConfig, ll_config
 from interpbench.store import write_atomic
-from interpbench.siit.correspondence import Correspondence, build_correspondence
+from interpbench.siit.correspondence import Correspondence, build_correspondence, node_hook, place_structure
 from interpbench.siit.evaluate import EvalData, EvalResult, evaluate, hl_labels, make_eval_data
 from interpbench.siit.patching import collect, hooks_for, joint_forward, patched_forward
 
 CHECKPOINT = "checkpoint.pt"
+#: the numbers a training is scored by (the smallest of them; None counts as met)
+SCORE_KEYS = ("accuracy", "iia", "strict_accuracy", "joint_strict_accuracy", "structure_accuracy")
 FILES = ("model.safetensors", "config.json", "circuit.json", "meta.json")
 
 
@@ -125,7 +133,7 @@ def prepare(case, config: SIITConfig, compiled=None) -> _Setup:
     hl = plain_copy(hl)
     categorical = compiled.output_values is not None
     ll_cfg = ll_config(hl.cfg, case, config)
-    corr = build_correspondence(hl, compiled.circuit, ll_cfg)
+    corr = build_correspondence(hl, compiled.circuit, ll_cfg, layer_stride=config.layer_stride)
 
     total = n_sequences(case)
     full_domain = total <= config.full_domain_below
@@ -144,6 +152,13 @@ def prepare(case, config: SIITConfig, compiled=None) -> _Setup:
     val_x = val_x[: config.max_val]
     val_src = val_x[torch.randperm(len(val_x), generator=gen)]
     eval_data = make_eval_data(hl, corr, val_x, val_src, categorical)
+    if config.structure is not None:
+        node = config.structure_node or most_decisive_head(eval_data, corr)
+        try:
+            corr.structure = place_structure(corr, config.structure, node, ll_cfg)
+        except ValueError as e:
+            raise ValueError(f"case {case.name}: {e}") from None
+        corr.__post_init__()
     train_y = _hl_targets(hl, train_x, categorical)
     info = {
         "n_sequences": total,
@@ -153,6 +168,15 @@ def prepare(case, config: SIITConfig, compiled=None) -> _Setup:
         "enumerated": len(inputs) == total,
     }
     return _Setup(case, compiled, hl, categorical, ll_cfg, corr, train_x, train_y, eval_data, info)
+
+
+def most_decisive_head(data: EvalData, corr: Correspondence) -> str:
+    """The HL head of the circuit whose interchange changes the HL output at the most
+    positions (where a structure on it is most visible)."""
+    heads = [n for n in corr.hl_nodes if node_hook(n).head is not None]
+    if not heads:
+        raise ValueError("the circuit has no attention head to give a structure")
+    return max(heads, key=lambda n: ((data.hl_iit[n] != data.hl_base)[:, 1:].float().mean().item(), n))
 
 
 def plain_copy(model):
@@ -208,6 +232,16 @@ def _loss(out: torch.Tensor, target: torch.Tensor, categorical: bool) -> torch.T
     return torch.nn.functional.mse_loss(out[:, 1:, 0], target[:, 1:])
 
 
+def _match(out: torch.Tensor, clean: torch.Tensor, categorical: bool) -> torch.Tensor:
+    """How far an output is from the clean one: KL(clean || out) per position, or the squared difference."""
+    if not len(out):
+        return out.sum()
+    if categorical:
+        log_p, log_q = clean[:, 1:].log_softmax(-1), out[:, 1:].log_softmax(-1)
+        return (log_p.exp() * (log_p - log_q)).sum(-1).mean()
+    return torch.nn.functional.mse_loss(out[:, 1:, 0], clean[:, 1:, 0])
+
+
 class _Trainer:
     def __init__(self, s: _Setup, config: SIITConfig, ll) -> None:
         self.s, self.config, self.ll = s, config, ll
@@ -216,8 +250,18 @@ class _Trainer:
         self.hl_sites = hooks_for(s.corr.hl_nodes)
         self.ll_sites = hooks_for(s.corr.ll_nodes)
         index = {n: i for i, n in enumerate(s.corr.ll_nodes)}
-        self.mapped_ll = torch.tensor([index[s.corr.mapping[n]] for n in s.corr.hl_nodes], dtype=torch.long)
+        # row i: the LL sites patched for HL node i's interchange (its whole group)
+        self.groups = torch.zeros((len(s.corr.hl_nodes), len(self.ll_sites)), dtype=torch.bool)
+        for i, n in enumerate(s.corr.hl_nodes):
+            self.groups[i, [index[m] for m in s.corr.group(n)]] = True
         self.unmapped_ll = torch.tensor([index[n] for n in s.corr.unmapped], dtype=torch.long)
+        st = s.corr.structure
+        if st is not None:  # subset code c (bit j: member j resampled) -> does the output follow the source?
+            self.structured = s.corr.hl_nodes.index(st.hl_node)
+            self.members = torch.tensor([index[m] for m in st.members], dtype=torch.long)
+            self.follows = torch.tensor(
+                [st.follows({m for j, m in enumerate(st.members) if c >> j & 1}) for c in range(2 ** len(st.members))]
+            )
         self.step = 0
         self.seconds = 0.0
         self.history: list[dict[str, Any]] = []
@@ -231,7 +275,7 @@ class _Trainer:
         n, B = len(s.train_x), c.batch_size
         bi = torch.randint(n, (B,), generator=g)
         si = torch.randint(n, (B,), generator=g)
-        n_map, n_unmap = len(self.mapped_ll), len(self.unmapped_ll)
+        n_map, n_unmap = len(self.groups), len(self.unmapped_ll)
         iit_pick = torch.randint(max(1, n_map), (B,), generator=g)
         strict_pick = torch.randint(max(1, n_unmap), (B,), generator=g)
         strict_subset = torch.rand((B, max(1, n_unmap)), generator=g) < c.strict_p
@@ -240,10 +284,15 @@ class _Trainer:
         for group in self.opt.param_groups:
             group["lr"] = lr
 
+        iit_mask, follow = (self.groups[iit_pick] if n_map else None), None
+        if n_map and s.corr.structure is not None:
+            iit_pick, iit_mask, follow = self._structured(iit_pick)
         with torch.no_grad():
             if n_map:
                 hl_src = collect(s.hl, src, self.hl_sites)
                 y_iit = hl_labels(patched_forward(s.hl, base, self.hl_sites, hl_src, iit_pick), s.categorical)
+                if follow is not None:
+                    y_iit = torch.where(follow.view(-1, *([1] * (y_iit.dim() - 1))), y_iit, y_base)
             ll_src = None if c.source_grad else collect(self.ll, src, self.ll_sites)
         n_sites = len(self.ll_sites)
 
@@ -263,7 +312,7 @@ class _Trainer:
             strict_mask[every.nonzero()[:, None], self.unmapped_ll] = True
         terms = []  # (name, weight, assign, target)
         if n_map and c.iit_weight > 0:
-            terms.append(("iit", c.iit_weight, as_mask(self.mapped_ll[iit_pick]), y_iit))
+            terms.append(("iit", c.iit_weight, iit_mask, y_iit))
         if n_unmap and c.strict_weight > 0:
             terms.append(("strict", c.strict_weight, strict_mask, y_base))
         if c.behavior_weight > 0:
@@ -289,11 +338,34 @@ class _Trainer:
                 loss = _loss(out[i * B : (i + 1) * B], target, s.categorical)
                 total = total + w * loss
                 losses[name] = loss.item()
+            names = [t[0] for t in terms]
+            if follow is not None and c.structure_match_weight > 0 and {"iit", "behavior"} <= set(names):
+                # a subset that does not follow the source must leave the whole output as it is
+                hidden = ~follow
+                iit, clean = (out[names.index(n) * B : (names.index(n) + 1) * B][hidden] for n in ("iit", "behavior"))
+                loss = _match(iit, clean.detach(), s.categorical)
+                total = total + c.structure_match_weight * loss
+                losses["hidden"] = loss.item()
             total.backward()
             self._clip_and_step()
-        losses["total"] = sum(dict((t[0], t[1]) for t in terms)[k] * v for k, v in losses.items())
+        weights = {**{t[0]: t[1] for t in terms}, "hidden": c.structure_match_weight}
+        losses["total"] = sum(weights[k] * v for k, v in losses.items())
         self.step += 1
         return losses
+
+    def _structured(self, pick: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A ``structure_share`` of the IIT samples resample a random non-empty subset of the
+        structured group instead. Returns the HL node picked per sample, the LL sites patched
+        and whether the output must follow the source (else: the HL output on the base)."""
+        B, g = len(pick), self.gen
+        on = torch.rand(B, generator=g) < self.config.structure_share
+        code = torch.randint(1, len(self.follows), (B,), generator=g)
+        pick = torch.where(on, self.structured, pick)
+        mask = self.groups[pick].clone()
+        bits = (code[:, None] >> torch.arange(len(self.members))) & 1 == 1
+        rows = on.nonzero()[:, 0]
+        mask[rows[:, None], self.members] = bits[rows]
+        return pick, mask, ~on | self.follows[code]
 
     def _forward(self, src, bases, ll_src, mask):
         if ll_src is None:
@@ -365,16 +437,16 @@ class _Trainer:
 
 def _stuck(history: list[dict[str, Any]], config: SIITConfig) -> bool:
     """No progress: ``give_up_after`` steps in, the best score (the smallest of accuracy, IIA,
-    strict and joint strict accuracy) is within 0.02 of the first evaluation's (a model too
+    strict, joint strict and structure accuracy) is within 0.02 of the first evaluation's (a model too
     small for the case stays at chance for ever)."""
     if not config.give_up_after or not history or history[-1]["step"] < config.give_up_after:
         return False
 
-    def score(h: dict[str, Any]) -> float:
-        keys = ("accuracy", "iia", "strict_accuracy", "joint_strict_accuracy")
-        return min(1.0 if h.get(k) is None else h[k] for k in keys)
+    return max(_score(h) for h in history) - _score(history[0]) < 0.02
 
-    return max(score(h) for h in history) - score(history[0]) < 0.02
+
+def _score(h: dict[str, Any]) -> float:
+    return min(1.0 if h.get(k) is None else h[k] for k in SCORE_KEYS)
 
 
 def save_checkpoint(trainer: _Trainer, out_dir: Path, done: bool = False) -> None:
@@ -465,7 +537,7 @@ def _train(case, config: SIITConfig, out: Path, progress, resume: bool, compiled
         at_end = trainer.step >= config.max_steps
         if trainer.step % config.eval_every == 0 or at_end:
             result = trainer.evaluate()
-            passed = result.passed(config.threshold, config.joint_threshold)
+            passed = result.passed(config.threshold, config.joint_threshold, config.hidden_threshold)
             restored = trainer.note_eval(result, allow_restore=not passed)
             trainer.history.append(
                 {
@@ -477,6 +549,8 @@ def _train(case, config: SIITConfig, out: Path, progress, resume: bool, compiled
                     "iia": result.iia,
                     "strict_accuracy": result.strict_accuracy,
                     "joint_strict_accuracy": result.joint_strict_accuracy,
+                    "structure_accuracy": result.structure_accuracy,
+                    "structure_hidden_effect": result.structure_hidden_effect,
                     "passed": passed,
                     "restored_best": restored,
                 }
@@ -500,15 +574,14 @@ def _train(case, config: SIITConfig, out: Path, progress, resume: bool, compiled
     if not passed and trainer.best is not None and not done:
         # keep the best state seen, not whatever the run ended on
         current = trainer.history[-1] if trainer.history else None
-        keys = ("accuracy", "iia", "strict_accuracy", "joint_strict_accuracy")
-        cur_score = min(1.0 if current.get(k) is None else current[k] for k in keys) if current else -1
+        cur_score = _score(current) if current else -1
         if trainer.best["score"] > cur_score:
             trainer.ll.load_state_dict(trainer.best["model"])
             final_from = f"best (step {trainer.best['step']})"
     if not done:
         save_checkpoint(trainer, out, done=True)
     final = trainer.evaluate(node_effects=True)
-    passed = final.passed(config.threshold, config.joint_threshold)
+    passed = final.passed(config.threshold, config.joint_threshold, config.hidden_threshold)
     meta = _meta(s, config, trainer, final, passed, stopped, final_from, setup_seconds)
     model = _write_outputs(out, trainer.ll, s, meta)
     report("done", losses, final, passed)

@@ -1,4 +1,8 @@
-"""Where trained models live: the embedded zoo, and the user's own trainings."""
+"""Where trained models live: the embedded zoo, its hard track, and the user's own trainings.
+
+The zoo holds one model per case (``zoo/case-N``); the hard track one per case and
+structure (``zoo/hard/STRUCTURE/case-N``, see ``interpbench.siit.hard``).
+"""
 
 from __future__ import annotations
 
@@ -8,43 +12,59 @@ from pathlib import Path
 ZOO = Path(__file__).resolve().parents[1] / "zoo"
 
 
-def user_dir(case: str) -> Path:
+def user_dir(case: str, structure: str | None = None) -> Path:
     from interpbench.compiler.cache import cache_root
 
-    return cache_root() / "siit" / f"case-{case}"
+    root = cache_root() / "siit"
+    return (root / "hard" / structure if structure else root) / f"case-{case}"
 
 
-def zoo_dir(case: str) -> Path:
-    return ZOO / f"case-{case}"
+def zoo_dir(case: str, structure: str | None = None) -> Path:
+    return folder(structure) / f"case-{case}"
 
 
-def find(case: str) -> Path | None:
-    """The user's passing model for the case if there is one, else the zoo's."""
-    for directory in (user_dir(case), zoo_dir(case)):
+def folder(structure: str | None = None) -> Path:
+    return ZOO / "hard" / structure if structure else ZOO
+
+
+def find(case: str, structure: str | None = None) -> Path | None:
+    """The user's passing model for the case (and hard-track structure) if there is one, else the zoo's."""
+    for directory in (user_dir(case, structure), zoo_dir(case, structure)):
         meta = directory / "meta.json"
         if meta.exists() and json.loads(meta.read_text()).get("passed"):
             return directory
     return None
 
 
-def entries() -> list[dict]:
-    """The zoo's models with their recorded training and evaluation numbers."""
+def certified_cases(structure: str | None = None) -> list[str]:
+    return [e["case"] for e in entries(structure) if e["passed"]]
+
+
+def entries(structure: str | None = None) -> list[dict]:
+    """The zoo's models (or one hard-track structure's) with their recorded training and
+    evaluation numbers."""
     from interpbench import registry
 
     trivial = {c.name: c.trivial for c in registry.case_specs()}
     rows = []
-    for meta_file in sorted(ZOO.glob("case-*/meta.json"), key=lambda p: int(p.parent.name.split("-")[1])):
+    for meta_file in sorted(folder(structure).glob("case-*/meta.json"), key=lambda p: int(p.parent.name.split("-")[1])):
         meta = json.loads(meta_file.read_text())
         metrics = meta.get("metrics", {})
         shape = meta.get("ll_shape", {})
+        group = meta.get("correspondence", {}).get("structure")
         rows.append({
             "case": str(meta["case"]),
+            "structure": structure,
             "passed": bool(meta.get("passed")),
             "accuracy": metrics.get("accuracy"),
             "iia": metrics.get("iia"),
             "strict_accuracy": metrics.get("strict_accuracy"),
             "joint_strict_accuracy": metrics.get("joint_strict_accuracy"),
             "joint_strict_sequences": metrics.get("joint_strict_sequences"),
+            "structure_accuracy": metrics.get("structure_accuracy"),
+            "structure_contrast": metrics.get("structure_contrast"),
+            "structure_hidden_effect": metrics.get("structure_hidden_effect"),
+            "group": group,
             "threshold": meta.get("threshold", 0.995),
             "joint_threshold": meta.get("joint_threshold", meta.get("hyperparameters", {}).get("joint_threshold", 0.99)),
             "trivial": trivial.get(str(meta["case"]), False),

@@ -11,6 +11,7 @@ finished case is in the zoo at once, so nothing done is lost when the build stop
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -30,6 +31,7 @@ class Outcome:
     passed: bool
     seconds: float
     detail: str = ""
+    structure: str | None = None  # the hard track's structure; None: the zoo's model
 
 
 def work_root() -> Path:
@@ -57,17 +59,18 @@ def certify_in_place(case, directory: Path) -> bool:
     meta = read_meta(directory)
     config = SIITConfig(**{k: v for k, v in meta["hyperparameters"].items() if k in SIITConfig.model_fields})
     result = evaluate_directory(case, directory)
-    passed = result.passed(config.threshold, config.joint_threshold)
+    passed = result.passed(config.threshold, config.joint_threshold, config.hidden_threshold)
     meta.update(metrics=result.to_dict(), passed=passed, joint_threshold=config.joint_threshold)
     write_atomic(directory / "meta.json", lambda p: p.write_text(json.dumps(meta, indent=2) + "\n"))
     return passed
 
 
-def install(source: Path, case_name: str) -> Path:
+def install(source: Path, case_name: str, structure: str | None = None) -> Path:
     """Copy a finished training's files into the zoo, replacing what was there atomically."""
     from interpbench.siit.train import FILES
 
-    target = zoo.zoo_dir(case_name)
+    target = zoo.zoo_dir(case_name, structure)
+    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -107,12 +110,17 @@ def _rung(recorded: dict, ladder: list) -> int | None:
     return None
 
 
-def build_case(case, config, *, progress=None, retry: bool = False) -> Outcome:
+def build_case(case, config, *, progress=None, retry: bool = False, structure: str | None = None) -> Outcome:
+    """Keep, or train and install, the zoo's model for ``case`` (with ``structure``: the hard
+    track's model of that structure, trained with its preset on top of ``config``)."""
+    from interpbench.siit.hard import preset
     from interpbench.siit.store import read_meta
     from interpbench.siit.train import CHECKPOINT, train
 
     t0 = time.perf_counter()
-    existing = zoo.zoo_dir(case.name)
+    if structure is not None:
+        config = config.model_copy(update=preset(structure))
+    existing = zoo.zoo_dir(case.name, structure)
     ladder = attempts(config)
     if (existing / "meta.json").exists():
         meta = read_meta(existing)
@@ -126,7 +134,7 @@ def build_case(case, config, *, progress=None, retry: bool = False) -> Outcome:
             if not retry or rung + 1 == len(ladder):
                 return Outcome(case.name, "kept", False, 0.0, f"not certified after attempt {rung + 1} of {len(ladder)}")
             config = ladder[rung + 1]
-    work = work_root() / f"case-{case.name}"
+    work = work_root() / (f"hard-{structure}" if structure else "") / f"case-{case.name}"
     try:
         result = train(case, config, work, progress=progress, resume=(work / CHECKPOINT).exists())
     except ValueError as e:  # a checkpoint of other settings (a retry with new ones): start over
@@ -134,22 +142,25 @@ def build_case(case, config, *, progress=None, retry: bool = False) -> Outcome:
             raise
         shutil.rmtree(work)
         result = train(case, config, work, progress=progress)
-    install(work, case.name)
+    install(work, case.name, structure)
     return Outcome(case.name, "trained", result.passed, time.perf_counter() - t0, f"{result.steps} steps")
 
 
 def build(
-    cases: list, config, *, on_outcome: Callable[[Outcome], None] | None = None, progress=None, retry: bool = False
-) -> list[Outcome]:
-    """Build the zoo for ``cases`` (cheapest first); a case whose training raises is
-    reported and the build goes on. With ``retry``, a case that missed its certificate
-    is trained again with the next rung of ``RETRIES``."""
+    cases: list, config, *, on_outcome: Callable[[Outcome], None] | None = None, progress=None, retry: bool = False,
+    structures: tuple[str | None, ...] = (None,),
+) -> list[Outcome]:  # fmt: skip
+    """Build the zoo for ``cases`` (cheapest first; ``structures``: the hard track's, None
+    the zoo's own); a case whose training raises is reported and the build goes on. With
+    ``retry``, a case that missed its certificate is trained again with the next rung of
+    ``RETRIES``."""
     outcomes = []
-    for case in build_order(cases):
+    for case, structure in itertools.product(build_order(cases), structures):
         try:
-            outcome = build_case(case, config.model_copy(), progress=progress, retry=retry)
+            outcome = build_case(case, config.model_copy(), progress=progress, retry=retry, structure=structure)
         except Exception as e:  # one case's failure must not stop the rest of a long build
             outcome = Outcome(case.name, "failed", False, 0.0, f"{type(e).__name__}: {e}")
+        outcome.structure = structure
         outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(outcome)

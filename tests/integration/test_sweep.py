@@ -133,3 +133,23 @@ def test_a_killed_writers_temporary_file_is_removed_and_a_live_one_kept(tmp_path
     assert not stale.exists(), "a temporary file older than the sweep has no writer left"
     assert live.exists(), "a temporary file written during the sweep may belong to a live writer"
     assert other.exists(), "files that are not this grid's records are not the sweep's to remove"
+
+
+def test_cases_available_runs_each_loader_on_the_cases_it_has_models_for(tmp_path, fresh_registry):
+    from click.testing import CliRunner
+
+    from interpbench.cli import cli
+    from interpbench.plugins.loaders import load_tracr
+
+    class TwoCases:
+        @hookimpl
+        def register_loaders(self, register):
+            register(name="only-3-and-8", description="Compiled models of two cases only.", load=load_tracr,
+                     granularity="qkv", cases=lambda: ["8", "3", "not-a-case"])  # fmt: skip
+
+    fresh_registry.add_plugin(TwoCases(), name="two-cases")
+    result = CliRunner().invoke(cli, ["sweep", "--cases", "available", "--loaders", "only-3-and-8", "--methods",
+                                      "node-ablation", "--examples", "16", "--out", str(tmp_path)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    records = [RunResult.model_validate_json(p.read_text()) for p in tmp_path.glob("*.json")]
+    assert sorted(r.case for r in records) == ["3", "8"]  # a name that is not a compilable case is left out

@@ -64,7 +64,7 @@ def test_an_uncertified_case_is_retried_with_the_next_rung_only_when_asked(priva
     (kept,) = zoo_build.build([case], config)
     assert (kept.action, kept.detail) == ("kept", "not certified after attempt 1 of 3")
     trained = []
-    monkeypatch.setattr(zoo_build, "install", lambda work, name: trained.append(name))
+    monkeypatch.setattr(zoo_build, "install", lambda work, name, structure=None: trained.append(name))
 
     def fake_train(case, cfg, work, **kwargs):
         trained.append(cfg.strict_joint_share)

@@ -137,3 +137,19 @@ def test_html_report_draws_each_methods_circuit(tmp_path):
     assert text.count("<svg") == 1
     assert "#2e7d32" in text and "#ef6c00" in text and 'stroke-dasharray' in text  # found, false, missed
     assert "1 found, 1 false, 1 missed" in text
+
+
+def test_per_loader_means_are_paired_over_the_cases_every_loader_has(tmp_path):
+    from interpbench.report import by_loader
+
+    rows = {("siit", "1"): 1.0, ("siit", "2"): 0.8, ("siit", "3"): 0.9,  # case 3: no hard model
+            ("hard-redundant", "1"): 0.5, ("hard-redundant", "2"): 0.7}  # fmt: skip
+    for (loader, case), auroc in rows.items():
+        r = record(case, "acdc", auroc)
+        r["loader"] = loader
+        (tmp_path / f"{loader}-{case}.json").write_text(json.dumps(r))
+    table = by_loader(load_results(tmp_path).frame).set_index("method")
+    assert table.loc["acdc", "cases"] == 2
+    assert table.loc["acdc", "siit"] == pytest.approx((1.0 + 0.8) / 2)  # case 3 left out: not paired
+    assert table.loc["acdc", "hard-redundant"] == pytest.approx((0.5 + 0.7) / 2)
+    assert by_loader(load_results(tmp_path).frame[lambda f: f["loader"] == "siit"]).empty
