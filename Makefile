@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow benchmark docs clean
+.PHONY: demo test test-slow lint benchmark docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)  ## set up and run the test suite (what CI runs)
 
 test-slow: $(STAMP)  ## the exhaustive checks only: every case compiled and checked
 	$(BIN)/python -m pytest -q -m slow
+
+lint: $(STAMP)  ## ruff: lint and format check (what CI runs)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 benchmark: $(STAMP)  ## speed against auto-circuit (see benchmarks/README.md for installing it)
 	$(BIN)/python benchmarks/bench_methods.py

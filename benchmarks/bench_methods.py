@@ -46,7 +46,6 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the optional reference
     sys.exit(f"auto-circuit is not importable ({e}); see benchmarks/README.md for how to install it")
 
-from interpbench.engine import PatchingEngine  # noqa: E402
 from interpbench.engine.metrics import l2_from_baseline  # noqa: E402
 from interpbench.graph import fold_node  # noqa: E402,F401
 from interpbench.plugins.methods.acdc import acdc  # noqa: E402
@@ -60,7 +59,11 @@ ABLATION = "resample"
 TAO_EXPS = list(range(-10, 0))
 THRESHOLDS = [1 * 10.0**e for e in TAO_EXPS]
 SWEEP_T = 32
-TARGETS = {"acdc_speedup": 10.0, "eap_speedup": 2.0, "eap_vs_3fwd": 1.5}  # and a sweep of T circuits: <= T/4 single passes
+TARGETS = {
+    "acdc_speedup": 10.0,
+    "eap_speedup": 2.0,
+    "eap_vs_3fwd": 1.5,
+}  # and a sweep of T circuits: <= T/4 single passes
 
 
 # --- naming: our graph <-> auto-circuit's ------------------------------------------------
@@ -120,7 +123,12 @@ def ac_model(task):
     sliced to the non-BOS positions as in its tracr tasks."""
     model = copy.deepcopy(task.model)
     return patchable_model(
-        model, factorized=True, slice_output="not_first_seq", seq_len=None, separate_qkv=True, device=torch.device("cpu")
+        model,
+        factorized=True,
+        slice_output="not_first_seq",
+        seq_len=None,
+        separate_qkv=True,
+        device=torch.device("cpu"),
     )
 
 
@@ -168,7 +176,12 @@ def bench_acdc(task, pm, loader, repeats: int) -> dict:
         return acdc_prune_scores(pm, loader, None, tao_exps=TAO_EXPS, tao_bases=[1], faithfulness_target="mse")
 
     times = interleaved(
-        {"ours_cold": ours_cold, "ours_warm": ours_warm, "ours_one_at_a_time": ours_one_at_a_time, "auto_circuit": theirs},
+        {
+            "ours_cold": ours_cold,
+            "ours_warm": ours_warm,
+            "ours_one_at_a_time": ours_one_at_a_time,
+            "auto_circuit": theirs,
+        },
         repeats,
     )
     per_thr = {k: med(v) / T for k, v in times.items()}
@@ -221,7 +234,13 @@ def bench_eap(task, pm, repeats: int, batch_sizes=(256, 512)) -> dict:
 
         def theirs():
             return mask_gradient_prune_scores(
-                pm, loader, None, grad_function="logit", answer_function="avg_val", mask_val=0.0, ablation_type=_resample()
+                pm,
+                loader,
+                None,
+                grad_function="logit",
+                answer_function="avg_val",
+                mask_val=0.0,
+                ablation_type=_resample(),
             )
 
         def three_forwards():
@@ -256,7 +275,9 @@ def bench_eap(task, pm, repeats: int, batch_sizes=(256, 512)) -> dict:
             # auto-circuit's scores are gradients of the batch-mean output: signed sums
             # over examples, which cancel on linear paths (corrupted inputs permute clean
             # ones); ours average |per-example| attributions.
-            top_auto_circuit={k: theirs_scores[k] for k in sorted(theirs_scores, key=theirs_scores.get, reverse=True)[:4]},
+            top_auto_circuit={
+                k: theirs_scores[k] for k in sorted(theirs_scores, key=theirs_scores.get, reverse=True)[:4]
+            },
         )
     return out
 
@@ -295,11 +316,20 @@ def batched_vs_singles(task, masks, ablation: str, repeats: int) -> dict:
     times = interleaved({"batched": batched, "singles": singles, "plain_forward": plain_forward}, repeats)
     m = {k: med(v) for k, v in times.items()}
     single = m["singles"] / T
-    return dict(T=T, seconds=m, raw_seconds=times, one_single_pass=single,
-                batched_in_single_passes=m["batched"] / single, speedup=m["singles"] / m["batched"],
-                batched_in_plain_forwards=m["batched"] / m["plain_forward"],
-                node_evaluations=dict(batched=evaluations, one_at_a_time=evaluations_alone,
-                                      nodes_per_pass=task.graph.n_layers * (task.model.cfg.n_heads + int(task.graph.has_mlps))))
+    return dict(
+        T=T,
+        seconds=m,
+        raw_seconds=times,
+        one_single_pass=single,
+        batched_in_single_passes=m["batched"] / single,
+        speedup=m["singles"] / m["batched"],
+        batched_in_plain_forwards=m["batched"] / m["plain_forward"],
+        node_evaluations=dict(
+            batched=evaluations,
+            one_at_a_time=evaluations_alone,
+            nodes_per_pass=task.graph.n_layers * (task.model.cfg.n_heads + int(task.graph.has_mlps)),
+        ),
+    )
 
 
 def bench_sweep(task, repeats: int, T: int = SWEEP_T) -> dict:
@@ -368,48 +398,79 @@ def table(res: dict) -> str:
     a, e, s = res["acdc"], res["eap"], res["sweep"]
     ms = lambda x: f"{1000 * x:8.2f} ms"  # noqa: E731
     lines = []
-    lines.append(f"machine: {res['machine']['cpu_count']} cores, torch threads {res['machine']['torch_threads']}, "
-                 f"torch {res['machine']['torch']}, {res['machine']['date']}, repeats {res['repeats']} (medians)")
+    lines.append(
+        f"machine: {res['machine']['cpu_count']} cores, torch threads {res['machine']['torch_threads']}, "
+        f"torch {res['machine']['torch']}, {res['machine']['date']}, repeats {res['repeats']} (medians)"
+    )
     c = res["code"]
-    lines.append(f"code: interpbench {c['commit']}{' + uncommitted changes' if c['uncommitted_changes'] else ''}, "
-                 f"engine/acdc/eap sources sha256 {c['sources_sha256']}")
-    lines.append(f"graph: ours {res['graph']['ours_edges']} edges, auto-circuit {res['graph']['auto_circuit_edges']} edges "
-                 f"(folded ours == auto-circuit's: {res['graph']['folded_equal']})")
+    lines.append(
+        f"code: interpbench {c['commit']}{' + uncommitted changes' if c['uncommitted_changes'] else ''}, "
+        f"engine/acdc/eap sources sha256 {c['sources_sha256']}"
+    )
+    lines.append(
+        f"graph: ours {res['graph']['ours_edges']} edges, auto-circuit {res['graph']['auto_circuit_edges']} edges "
+        f"(folded ours == auto-circuit's: {res['graph']['folded_equal']})"
+    )
     lines.append("")
-    lines.append(f"ACDC, {len(a['thresholds'])} thresholds 1e-10..1e-1, L2/MSE metric, resample ablation, B={res['batch']}")
+    lines.append(
+        f"ACDC, {len(a['thresholds'])} thresholds 1e-10..1e-1, L2/MSE metric, resample ablation, B={res['batch']}"
+    )
     p = a["seconds_per_threshold"]
     lines.append(f"  auto-circuit                      {ms(p['auto_circuit'])} / threshold")
-    lines.append(f"  ours (incl. engine build)         {ms(p['ours_cold'])} / threshold   speedup {a['speedup_cold']:6.2f}x   "
-                 f"target >= {TARGETS['acdc_speedup']:.0f}x: {verdict(a['speedup_cold'] >= TARGETS['acdc_speedup'])}")
-    lines.append(f"  ours (engine cached)              {ms(p['ours_warm'])} / threshold   speedup {a['speedup_warm']:6.2f}x")
-    lines.append(f"  ours (one threshold per run)      {ms(p['ours_one_at_a_time'])} / threshold   speedup {a['speedup_one_at_a_time']:6.2f}x")
+    lines.append(
+        f"  ours (incl. engine build)         {ms(p['ours_cold'])} / threshold   speedup {a['speedup_cold']:6.2f}x   "
+        f"target >= {TARGETS['acdc_speedup']:.0f}x: {verdict(a['speedup_cold'] >= TARGETS['acdc_speedup'])}"
+    )
+    lines.append(
+        f"  ours (engine cached)              {ms(p['ours_warm'])} / threshold   speedup {a['speedup_warm']:6.2f}x"
+    )
+    lines.append(
+        f"  ours (one threshold per run)      {ms(p['ours_one_at_a_time'])} / threshold   speedup {a['speedup_one_at_a_time']:6.2f}x"
+    )
     lines.append(f"  same circuit at every threshold: {a['all_same']}; e.g. {a['circuits'][0]['auto_circuit']}")
     lines.append("")
     for B, r in e.items():
         m = r["seconds"]
         lines.append(f"EAP, B={B} ({r['n_distinct_inputs']} distinct inputs), resample ablation")
         lines.append(f"  auto-circuit (mask gradients)     {ms(m['auto_circuit'])}")
-        lines.append(f"  ours run_eap (incl. engine build) {ms(m['ours_cold'])}   speedup {r['speedup_cold']:6.2f}x   "
-                     f"target >= {TARGETS['eap_speedup']:.0f}x: {verdict(r['speedup_cold'] >= TARGETS['eap_speedup'])}")
+        lines.append(
+            f"  ours run_eap (incl. engine build) {ms(m['ours_cold'])}   speedup {r['speedup_cold']:6.2f}x   "
+            f"target >= {TARGETS['eap_speedup']:.0f}x: {verdict(r['speedup_cold'] >= TARGETS['eap_speedup'])}"
+        )
         lines.append(f"  ours run_eap (engine cached)      {ms(m['ours_warm'])}   speedup {r['speedup_warm']:6.2f}x")
-        lines.append(f"  3 plain forward passes            {ms(m['three_forwards'])}   ours/3fwd {r['ours_cold_over_3fwd']:5.2f} (cold), "
-                     f"{r['ours_warm_over_3fwd']:5.2f} (cached)   target <= {TARGETS['eap_vs_3fwd']}: "
-                     f"{verdict(r['ours_cold_over_3fwd'] <= TARGETS['eap_vs_3fwd'])}")
+        lines.append(
+            f"  3 plain forward passes            {ms(m['three_forwards'])}   ours/3fwd {r['ours_cold_over_3fwd']:5.2f} (cold), "
+            f"{r['ours_warm_over_3fwd']:5.2f} (cached)   target <= {TARGETS['eap_vs_3fwd']}: "
+            f"{verdict(r['ours_cold_over_3fwd'] <= TARGETS['eap_vs_3fwd'])}"
+        )
     lines.append("")
+
     def sweep_lines(title: str, r: dict) -> None:
         m, n = r["seconds"], r["node_evaluations"]
         lines.append(title)
-        lines.append(f"  {r['T']} single-circuit calls          {ms(m['singles'])}  ({ms(r['one_single_pass'])} each; "
-                     f"{n['one_at_a_time']} node evaluations, {n['nodes_per_pass']} nodes in the model)")
-        lines.append(f"  one batched call                  {ms(m['batched'])}  = {r['batched_in_single_passes']:5.2f} single passes "
-                     f"(speedup {r['speedup']:5.2f}x; {n['batched']} node evaluations)   target <= {r['T'] / 4:.0f}: "
-                     f"{verdict(r['batched_in_single_passes'] <= r['T'] / 4)}")
-        lines.append(f"  one plain forward pass            {ms(m['plain_forward'])}  (batched call = {r['batched_in_plain_forwards']:5.2f} of them)")
+        lines.append(
+            f"  {r['T']} single-circuit calls          {ms(m['singles'])}  ({ms(r['one_single_pass'])} each; "
+            f"{n['one_at_a_time']} node evaluations, {n['nodes_per_pass']} nodes in the model)"
+        )
+        lines.append(
+            f"  one batched call                  {ms(m['batched'])}  = {r['batched_in_single_passes']:5.2f} single passes "
+            f"(speedup {r['speedup']:5.2f}x; {n['batched']} node evaluations)   target <= {r['T'] / 4:.0f}: "
+            f"{verdict(r['batched_in_single_passes'] <= r['T'] / 4)}"
+        )
+        lines.append(
+            f"  one plain forward pass            {ms(m['plain_forward'])}  (batched call = {r['batched_in_plain_forwards']:5.2f} of them)"
+        )
 
     for label, r in res.get("roc_sweep", {}).items():
-        sweep_lines(f"ROC sweep of EAP scores, {label}, T={r['T']} circuits ({r['distinct_circuits']} distinct), B={res['batch']}", r)
+        sweep_lines(
+            f"ROC sweep of EAP scores, {label}, T={r['T']} circuits ({r['distinct_circuits']} distinct), B={res['batch']}",
+            r,
+        )
     for ablation, r in s.items():
-        sweep_lines(f"Stress case, not a sweep: T={r['T']} random circuits (no nesting), {ablation} ablation, B={res['batch']}", r)
+        sweep_lines(
+            f"Stress case, not a sweep: T={r['T']} random circuits (no nesting), {ablation} ablation, B={res['batch']}",
+            r,
+        )
     return "\n".join(lines)
 
 
@@ -425,8 +486,14 @@ def _code_version() -> dict:
     files = ["engine/patching.py", "engine/passes.py", "plugins/methods/acdc.py", "plugins/methods/eap.py"]
     digest = hashlib.sha256(b"".join((root / f).read_bytes() for f in files)).hexdigest()[:12]
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "."], capture_output=True, text=True).stdout.strip())
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "-C", str(root), "status", "--porcelain", "--", "."], capture_output=True, text=True
+            ).stdout.strip()
+        )
     except OSError:
         commit, dirty = "", False
     return dict(commit=commit, uncommitted_changes=dirty, sources_sha256=digest)
@@ -477,9 +544,15 @@ def main(argv=None) -> dict:
     compiled_18 = make_task("18", "tracr", seed=0, n_examples=B)  # 2 heads/layer, MLPs of 100 units
     siit_18 = make_task("18", "siit", seed=0, n_examples=B)
     res["roc_sweep"] = {
-        "case 3 compiled, zero-except-embed, quantiles": bench_roc_sweep(task, args.repeats, "zero-except-embed", "quantiles"),
-        "case 3 compiled, zero-except-embed, ranking": bench_roc_sweep(task, args.repeats, "zero-except-embed", "ranking"),
-        "case 18 compiled, zero-except-embed, ranking": bench_roc_sweep(compiled_18, args.repeats, "zero-except-embed", "ranking"),
+        "case 3 compiled, zero-except-embed, quantiles": bench_roc_sweep(
+            task, args.repeats, "zero-except-embed", "quantiles"
+        ),
+        "case 3 compiled, zero-except-embed, ranking": bench_roc_sweep(
+            task, args.repeats, "zero-except-embed", "ranking"
+        ),
+        "case 18 compiled, zero-except-embed, ranking": bench_roc_sweep(
+            compiled_18, args.repeats, "zero-except-embed", "ranking"
+        ),
         "case 3 SIIT zoo model, resample, quantiles": bench_roc_sweep(siit, args.repeats, "resample", "quantiles"),
         "case 3 SIIT zoo model, resample, ranking": bench_roc_sweep(siit, args.repeats, "resample", "ranking"),
         "case 18 SIIT zoo model, resample, quantiles": bench_roc_sweep(siit_18, args.repeats, "resample", "quantiles"),

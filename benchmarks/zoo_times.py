@@ -33,8 +33,10 @@ def main(folder: str) -> None:
     print("|---|---|---|---|---|---|")
     for name, (n, load, method, metrics, slowest) in sorted(totals.items(), key=lambda kv: -kv[1][2]):
         print(f"| {name} | {n} | {load:.0f} | {method:.0f} | {metrics:.0f} | {slowest:.1f} |")
-    print(f"| all | {sum(r[0] for r in totals.values())} | {sum(r[1] for r in totals.values()):.0f} "
-          f"| {sum(r[2] for r in totals.values()):.0f} | {sum(r[3] for r in totals.values()):.0f} | |")
+    print(
+        f"| all | {sum(r[0] for r in totals.values())} | {sum(r[1] for r in totals.values()):.0f} "
+        f"| {sum(r[2] for r in totals.values()):.0f} | {sum(r[3] for r in totals.values()):.0f} | |"
+    )
 
 
 if __name__ == "__main__":

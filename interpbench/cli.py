@@ -10,7 +10,8 @@ import click
 
 from interpbench import registry
 from interpbench.errors import InterpbenchError
-from interpbench.siit.hard import HIDDEN_EFFECT, STRUCTURES as HARD_STRUCTURES
+from interpbench.siit.hard import HIDDEN_EFFECT
+from interpbench.siit.hard import STRUCTURES as HARD_STRUCTURES
 
 KINDS = ("cases", "loaders", "methods", "metrics")
 
@@ -36,7 +37,11 @@ class Group(click.Group):
 @click.group(cls=Group)
 @click.version_option(package_name="interpbench")
 @click.option(
-    "--threads", type=click.IntRange(1), default=1, show_default=True, envvar="INTERPBENCH_THREADS",
+    "--threads",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    envvar="INTERPBENCH_THREADS",
     help="torch threads per process. The models are small: one thread avoids oversubscribing "
     "the cores; use sweep --jobs to use more of them.",
 )
@@ -182,13 +187,25 @@ def parse_settings(pairs: Iterable[str]) -> dict[str, Any]:
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Method config value (repeatable).")
 @click.option("--seed", default=0, show_default=True, type=SEED)
 @click.option("--examples", default=500, show_default=True, type=EXAMPLES, help="Clean/corrupted examples.")
-@click.option("--model-dir", type=click.Path(exists=True, file_okay=False), help="Model directory (siit or interpbench-dir loader).")
+@click.option(
+    "--model-dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Model directory (siit or interpbench-dir loader).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the RunResult as JSON.")
 @click.option("--out", type=OutPath(dir_okay=False, writable=True), help="Also write the RunResult JSON here.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Give up after this many seconds.")
 def run(
-    case: str, method: str, loader: str, settings: tuple[str, ...], seed: int, examples: int,
-    model_dir: str | None, as_json: bool, out: str | None, timeout: float | None,
+    case: str,
+    method: str,
+    loader: str,
+    settings: tuple[str, ...],
+    seed: int,
+    examples: int,
+    model_dir: str | None,
+    as_json: bool,
+    out: str | None,
+    timeout: float | None,
 ) -> None:
     """Run one discovery method on one case and score it against the ground truth."""
     from interpbench.runner import run as run_once
@@ -277,25 +294,50 @@ def _available(loader, compilable: list[str]) -> list[str]:
 
 
 @cli.command()
-@click.option("--cases", required=True,
-              help="Comma list of cases, all (every compilable case), zoo (every case with a certified zoo model), "
-                   "or available (for each loader, every case it has a model for: the hard track's loaders their own).")
+@click.option(
+    "--cases",
+    required=True,
+    help="Comma list of cases, all (every compilable case), zoo (every case with a certified zoo model), "
+    "or available (for each loader, every case it has a model for: the hard track's loaders their own).",
+)
 @click.option("--methods", required=True, help="Comma list of methods, or all.")
 @click.option("--loaders", default="tracr", show_default=True, help="Comma list of loaders.")
-@click.option("--set", "settings", multiple=True, metavar="METHOD.KEY=V1,V2", help="Config values to sweep (repeatable).")
+@click.option(
+    "--set", "settings", multiple=True, metavar="METHOD.KEY=V1,V2", help="Config values to sweep (repeatable)."
+)
 @click.option("--seeds", default="0", show_default=True, help="Comma list of seeds.")
 @click.option("--examples", default=500, show_default=True, type=EXAMPLES)
 @click.option("--out", required=True, type=OutPath(file_okay=False), help="Folder for the run records.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Parallel worker processes.")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Where runs execute: worker processes here, or one Ray task per run.")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where runs execute: worker processes here, or one Ray task per run.",
+)
 @click.option("--address", help="Ray cluster address (default: start a local Ray instance).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
-              help="Seconds a run may take; a run that takes longer is recorded as failed (and its worker replaced).")
-@click.option("--retry-failed", is_flag=True, help="Run the failed runs of --out again (they count as finished otherwise).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds a run may take; a run that takes longer is recorded as failed (and its worker replaced).",
+)
+@click.option(
+    "--retry-failed", is_flag=True, help="Run the failed runs of --out again (they count as finished otherwise)."
+)
 def sweep(
-    cases: str, methods: str, loaders: str, settings: tuple[str, ...], seeds: str, examples: int, out: str,
-    jobs: int, executor: str, address: str | None, timeout: float | None, retry_failed: bool,
+    cases: str,
+    methods: str,
+    loaders: str,
+    settings: tuple[str, ...],
+    seeds: str,
+    examples: int,
+    out: str,
+    jobs: int,
+    executor: str,
+    address: str | None,
+    timeout: float | None,
+    retry_failed: bool,
 ) -> None:
     """Run a grid of runs; finished records in --out are skipped, so a sweep resumes."""
     from tqdm import tqdm
@@ -341,7 +383,9 @@ def sweep(
                             retry_failed=retry_failed)  # fmt: skip
     except ValueError as e:
         raise InterpbenchError(str(e)) from None
-    click.echo(f"{len(specs)} runs: {summary.skipped} skipped (already finished), {summary.ran} ran, {summary.failed} failed")
+    click.echo(
+        f"{len(specs)} runs: {summary.skipped} skipped (already finished), {summary.ran} ran, {summary.failed} failed"
+    )
     for line in summary.failures[:20]:
         click.echo(f"  failed: {_short(line, 150)}", err=True)
     if summary.failed:
@@ -460,11 +504,12 @@ def show() -> None:
 @click.option("--loader", default="tracr", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--image", type=OutPath(dir_okay=False), help="Draw the circuit into this PNG.")
-@click.option("--level", type=click.Choice(["edge", "head"]), default="head", show_default=True, help="Circuit level to draw.")
+@click.option(
+    "--level", type=click.Choice(["edge", "head"]), default="head", show_default=True, help="Circuit level to draw."
+)
 def show_case(name: str, loader: str, as_json: bool, image: str | None, level: str) -> None:
     """Describe case NAME: task, vocabulary, model size and ground-truth circuit."""
     from interpbench.compiler.ground_truth import head_circuit
-
     from interpbench.runner import calling
 
     spec = registry.get_case(name)
@@ -477,11 +522,13 @@ def show_case(name: str, loader: str, as_json: bool, image: str | None, level: s
 
         draw_circuit(circuits[level], image, title=f"case {name} ({loader}): {info.description}")
     if as_json:
-        _echo_json({
-            "case": info.model_dump(mode="json"),
-            "model": loaded.info,
-            "circuit": {lvl: c.model_dump(mode="json") for lvl, c in circuits.items()},
-        })
+        _echo_json(
+            {
+                "case": info.model_dump(mode="json"),
+                "model": loaded.info,
+                "circuit": {lvl: c.model_dump(mode="json") for lvl, c in circuits.items()},
+            }
+        )
         return
     vocab = ", ".join(map(str, info.vocab))
     lines = [
@@ -509,8 +556,12 @@ def show_case(name: str, loader: str, as_json: bool, image: str | None, level: s
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="SIIT config value (repeatable).")
 @click.option("--out", type=OutPath(file_okay=False), help="Output folder (default: the user's model store).")
 @click.option("--resume", is_flag=True, help="Continue from the folder's last checkpoint.")
-@click.option("--hard", "structure", type=click.Choice(HARD_STRUCTURES),
-              help="Train the hard track's model of this structure (its preset under your --set values).")
+@click.option(
+    "--hard",
+    "structure",
+    type=click.Choice(HARD_STRUCTURES),
+    help="Train the hard track's model of this structure (its preset under your --set values).",
+)
 def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None, resume: bool,
           structure: str | None) -> None:  # fmt: skip
     """Train a low-level model with Strict Interchange Intervention Training (SIIT).
@@ -526,12 +577,13 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
     from interpbench.runner import make_config
     from interpbench.siit import zoo
     from interpbench.siit.config import SIITConfig
+    from interpbench.siit.hard import preset
     from interpbench.siit.train import train as train_siit
 
-    from interpbench.siit.hard import preset
-
     case = registry.get_case(case_name)
-    config = make_config(SIITConfig, {"seed": seed, **(preset(structure) if structure else {}), **parse_settings(settings)})
+    config = make_config(
+        SIITConfig, {"seed": seed, **(preset(structure) if structure else {}), **parse_settings(settings)}
+    )
     folder = Path(out) if out else zoo.user_dir(case.name, structure)
     if resume and not (folder / "checkpoint.pt").exists():
         raise InterpbenchError(f"nothing to resume in {folder}: no checkpoint.pt")
@@ -541,8 +593,12 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
         bar.n = p.step
         shown = {"loss": f"{sum(p.loss.values()):.3g}"} if p.loss else {}
         if p.metrics is not None:
-            shown.update(acc=f"{p.metrics.accuracy:.3f}", iia=f"{p.metrics.iia:.3f}", strict=f"{p.metrics.strict_accuracy:.3f}",
-                         joint=f"{p.metrics.joint_strict_accuracy:.3f}")
+            shown.update(
+                acc=f"{p.metrics.accuracy:.3f}",
+                iia=f"{p.metrics.iia:.3f}",
+                strict=f"{p.metrics.strict_accuracy:.3f}",
+                joint=f"{p.metrics.joint_strict_accuracy:.3f}",
+            )
             if p.metrics.structure_accuracy is not None:
                 shown["structure"] = f"{p.metrics.structure_accuracy:.3f}"
         bar.set_postfix(shown, refresh=True)
@@ -615,10 +671,14 @@ def eval_(case_name: str, loader: str, model_dir: str | None, as_json: bool) -> 
             click.echo(f"structure accuracy {result.structure_accuracy:.4f} (the two targets differ at "
                        f"{result.structure_contrast:.1%} of positions); per resampled subset:")  # fmt: skip
             for subset, acc in result.structure_per_subset.items():
-                click.echo(f"  {subset:70} accuracy {acc:.4f}  {result.metric.upper()} {result.structure_effects[subset]:.4g}")
+                click.echo(
+                    f"  {subset:70} accuracy {acc:.4f}  {result.metric.upper()} {result.structure_effects[subset]:.4g}"
+                )
         verdict = "meets" if certified else "does NOT meet"
         also = ", structure accuracy" if result.structure_accuracy is not None else ""
-        click.echo(f"certificate: {verdict} accuracy, IIA, strict accuracy{also} >= 99.5% and joint strict accuracy >= 99%")
+        click.echo(
+            f"certificate: {verdict} accuracy, IIA, strict accuracy{also} >= 99.5% and joint strict accuracy >= 99%"
+        )
     if not certified:
         sys.exit(1)
 
@@ -655,7 +715,9 @@ def _zoo_reason(r: dict[str, Any]) -> str:
 
 @cli.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--hard", is_flag=True, help="The hard track: models with redundant, backup, cancelling and sparse circuits.")
+@click.option(
+    "--hard", is_flag=True, help="The hard track: models with redundant, backup, cancelling and sparse circuits."
+)
 @click.pass_context
 def zoo(ctx: click.Context, as_json: bool, hard: bool) -> None:
     """The trained models shipped with interpbench: their certificates and training figures.
@@ -685,18 +747,69 @@ def zoo(ctx: click.Context, as_json: bool, hard: bool) -> None:
         return ", ".join(f"L{node_hook(m).layer}H{node_hook(m).head} ({role})" for m, role in members)
 
     if hard:
-        table = [[r["case"], r["structure"], "yes" if r["passed"] else "NO", num(r["accuracy"]), num(r["iia"]),
-                  num(r["strict_accuracy"]), num(r["joint_strict_accuracy"]), num(r["structure_accuracy"]),
-                  num(r["structure_contrast"]), f"{r['train_seconds']:.0f}s", shape(r), group(r), _zoo_reason(r)]
-                 for r in rows]
-        headers = ["case", "structure", "certified", "accuracy", "IIA", "strict", "joint strict", "structure",
-                   "contrast", "training", "layers×heads×d_model", "group", "why not"]
+        table = [
+            [
+                r["case"],
+                r["structure"],
+                "yes" if r["passed"] else "NO",
+                num(r["accuracy"]),
+                num(r["iia"]),
+                num(r["strict_accuracy"]),
+                num(r["joint_strict_accuracy"]),
+                num(r["structure_accuracy"]),
+                num(r["structure_contrast"]),
+                f"{r['train_seconds']:.0f}s",
+                shape(r),
+                group(r),
+                _zoo_reason(r),
+            ]
+            for r in rows
+        ]
+        headers = [
+            "case",
+            "structure",
+            "certified",
+            "accuracy",
+            "IIA",
+            "strict",
+            "joint strict",
+            "structure",
+            "contrast",
+            "training",
+            "layers×heads×d_model",
+            "group",
+            "why not",
+        ]
     else:
-        table = [[r["case"], "yes" if r["passed"] else "NO", num(r["accuracy"]), num(r["iia"]), num(r["strict_accuracy"]),
-                  num(r["joint_strict_accuracy"]), r["steps"], f"{r['train_seconds']:.0f}s", shape(r),
-                  "yes" if r["trivial"] else "", _zoo_reason(r)] for r in rows]
-        headers = ["case", "certified", "accuracy", "IIA", "strict", "joint strict", "steps", "training",
-                   "layers×heads×d_model", "trivial", "why not"]
+        table = [
+            [
+                r["case"],
+                "yes" if r["passed"] else "NO",
+                num(r["accuracy"]),
+                num(r["iia"]),
+                num(r["strict_accuracy"]),
+                num(r["joint_strict_accuracy"]),
+                r["steps"],
+                f"{r['train_seconds']:.0f}s",
+                shape(r),
+                "yes" if r["trivial"] else "",
+                _zoo_reason(r),
+            ]
+            for r in rows
+        ]
+        headers = [
+            "case",
+            "certified",
+            "accuracy",
+            "IIA",
+            "strict",
+            "joint strict",
+            "steps",
+            "training",
+            "layers×heads×d_model",
+            "trivial",
+            "why not",
+        ]
     click.echo(_table(table, headers))  # fmt: skip
     certified = sum(r["passed"] for r in rows)
     total = sum(r["size_bytes"] for r in rows)
@@ -707,8 +820,12 @@ def zoo(ctx: click.Context, as_json: bool, hard: bool) -> None:
 @click.option("--cases", "cases_arg", default="all", show_default=True, help="Comma-separated case names, or all.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="SIIT config value (repeatable).")
 @click.option("--retry", is_flag=True, help="Train uncertified cases again, with the next rung of stronger settings.")
-@click.option("--hard", "structures", help=f"Build the hard track for these structures (comma list, or all: "
-              f"{', '.join(HARD_STRUCTURES)}) instead of the zoo.")
+@click.option(
+    "--hard",
+    "structures",
+    help=f"Build the hard track for these structures (comma list, or all: "
+    f"{', '.join(HARD_STRUCTURES)}) instead of the zoo.",
+)
 def zoo_build(cases_arg: str, settings: tuple[str, ...], retry: bool, structures: str | None) -> None:
     """Train and certify a model for every case into the zoo (cheapest case first).
 
@@ -728,7 +845,9 @@ def zoo_build(cases_arg: str, settings: tuple[str, ...], retry: bool, structures
     cases = [registry.get_case(n) for n in names]
     chosen: tuple[str | None, ...] = (None,)
     if structures:
-        chosen = tuple(HARD_STRUCTURES if structures == "all" else _names(structures, list(HARD_STRUCTURES), "structure"))
+        chosen = tuple(
+            HARD_STRUCTURES if structures == "all" else _names(structures, list(HARD_STRUCTURES), "structure")
+        )
     bar = tqdm(total=len(cases) * len(chosen), desc="zoo", unit="model", file=sys.stderr)
 
     def done(o) -> None:
@@ -742,7 +861,9 @@ def zoo_build(cases_arg: str, settings: tuple[str, ...], retry: bool, structures
     finally:
         bar.close()
     certified = sum(o.passed for o in outcomes)
-    click.echo(f"{certified} of {len(outcomes)} models certified; see `interpbench zoo{' --hard' if structures else ''}`")
+    click.echo(
+        f"{certified} of {len(outcomes)} models certified; see `interpbench zoo{' --hard' if structures else ''}`"
+    )
 
 
 # --- schemas -----------------------------------------------------------------------------

@@ -10,7 +10,6 @@ A test fails when a generated file is stale.
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import click

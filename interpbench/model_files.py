@@ -134,7 +134,9 @@ def build_config(fields: Any, *, source: str, seed: int | None = None):
     elif kwargs.get("d_mlp") is None or kwargs.get("act_fn") is None:
         raise InterpbenchError(f"{source}: a model with MLPs needs d_mlp and act_fn")
     if (size := _model_bytes(kwargs)) > MAX_MODEL_BYTES:
-        raise InterpbenchError(f"{source}: n_layers, d_model, ... describe a {size / 2**30:.0f} GiB model (limit {MAX_MODEL_BYTES // 2**30} GiB)")
+        raise InterpbenchError(
+            f"{source}: n_layers, d_model, ... describe a {size / 2**30:.0f} GiB model (limit {MAX_MODEL_BYTES // 2**30} GiB)"
+        )
     kwargs.update({flag: True for flag in HOOK_FLAGS}, device="cpu", seed=seed, tokenizer_name=None)
     try:
         cfg = HookedTransformerConfig(**kwargs)

@@ -16,7 +16,15 @@ def _layer(node: str) -> float:
     layer = int(re.match(r"blocks\.(\d+)\.", node).group(1))
     if node.endswith("hook_resid_post"):
         return layer + 1.0
-    offset = 0.0 if "attn.hook_result" in node else 0.5 if "hook_mlp_out" in node else 0.25 if "hook_mlp_in" in node else -0.25
+    offset = (
+        0.0
+        if "attn.hook_result" in node
+        else 0.5
+        if "hook_mlp_out" in node
+        else 0.25
+        if "hook_mlp_in" in node
+        else -0.25
+    )
     return layer + offset
 
 
@@ -38,12 +46,22 @@ def draw_circuit(circuit: Circuit, path: str | Path, title: str = "") -> Path:
     fig, ax = plt.subplots(figsize=(width, 1.6 * (len(rows) + 1)))
     colours = ["#9ecae1" if "attn" in n or "_input[" in n else "#fdae6b" if "mlp" in n else "#d9d9d9" for n in graph]
     nx.draw_networkx(
-        graph, pos, ax=ax, node_color=colours, node_size=2400, font_size=7, arrowsize=14,
+        graph,
+        pos,
+        ax=ax,
+        node_color=colours,
+        node_size=2400,
+        font_size=7,
+        arrowsize=14,
         labels={n: n.replace("blocks.", "").replace(".hook_", "\n").replace("attn.", "") for n in graph},
     )
     import textwrap
 
-    ax.set_title(textwrap.fill(title, 70) if title else f"{circuit.level}-level circuit: {len(circuit.nodes)} nodes, {len(circuit.edges)} edges")
+    ax.set_title(
+        textwrap.fill(title, 70)
+        if title
+        else f"{circuit.level}-level circuit: {len(circuit.nodes)} nodes, {len(circuit.edges)} edges"
+    )
     ax.axis("off")
     fig.tight_layout()
     path = Path(path)

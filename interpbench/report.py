@@ -36,7 +36,9 @@ def load_results(folder: str | Path) -> Loaded:
             version = raw.get("schema_version", 0) if isinstance(raw, dict) else 0
             if version != SCHEMA_VERSION:
                 age = "newer" if isinstance(version, int) and version > SCHEMA_VERSION else "another"
-                skipped.append(f"{path.name}: written by {age} schema (version {version!r}, this is {SCHEMA_VERSION}); rerun the sweep")
+                skipped.append(
+                    f"{path.name}: written by {age} schema (version {version!r}, this is {SCHEMA_VERSION}); rerun the sweep"
+                )
                 continue
             result = RunResult.model_validate(raw)
         except (OSError, ValueError, ValidationError, RecursionError) as e:
@@ -79,12 +81,16 @@ def variants(frame: pd.DataFrame) -> pd.Series:
         keys = sorted({k for cfg in configs.values() for k in cfg})
         differing = [k for k in keys if len({json.dumps(cfg.get(k), sort_keys=True) for cfg in configs.values()}) > 1]
         for raw, cfg in configs.items():
-            settings = ", ".join(f"{k}={json.dumps(cfg.get(k)) if not isinstance(cfg.get(k), str) else cfg[k]}" for k in differing)
+            settings = ", ".join(
+                f"{k}={json.dumps(cfg.get(k)) if not isinstance(cfg.get(k), str) else cfg[k]}" for k in differing
+            )
             labels[(frame["method"] == method) & (frame["config"] == raw)] = f"{method} [{settings}]"
     return labels
 
 
-def bootstrap_ci(values: list[float], statistic: str = "mean", level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    values: list[float], statistic: str = "mean", level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean (or median) over ``values`` (cases
     resampled with replacement, ``BOOTSTRAP_RESAMPLES`` times, a fixed seed)."""
     import numpy as np
@@ -172,7 +178,9 @@ def per_case(frame: pd.DataFrame, metric: str = "edge_auroc") -> pd.DataFrame:
     table = table.reindex(_case_order(table.index))
     table.columns = [f"{variant} ({loader})" for loader, variant in table.columns]
     if "edge_tp" in ok:  # the scored ground truth's size: found plus missed, at the certified level
-        size = ok.apply(lambda r: len(r["edge_tp"]) + len(r["edge_fn"]) if isinstance(r["edge_tp"], list) else None, axis=1)
+        size = ok.apply(
+            lambda r: len(r["edge_tp"]) + len(r["edge_fn"]) if isinstance(r["edge_tp"], list) else None, axis=1
+        )
         table.insert(0, "circuit edges", size.groupby(ok["case"]).max().reindex(table.index))
     if "constant_circuit_nodes" in ok:
         # Circuit nodes whose output never varies over the data: invisible to ablations.
@@ -194,7 +202,9 @@ def by_loader(frame: pd.DataFrame, metric: str = "edge_auroc") -> pd.DataFrame:
     shared = set.intersection(*(set(per_case.loc[per_case["loader"] == l, "case"]) for l in loaders))
     if not shared:
         return pd.DataFrame()
-    table = per_case[per_case["case"].isin(shared)].pivot_table(index="variant", columns="loader", values=metric, aggfunc="mean")
+    table = per_case[per_case["case"].isin(shared)].pivot_table(
+        index="variant", columns="loader", values=metric, aggfunc="mean"
+    )
     table = table.reindex(columns=loaders)
     table.insert(0, "cases", len(shared))
     return table.sort_values(loaders[0], ascending=False).rename_axis("method").reset_index()
@@ -225,11 +235,18 @@ def pairwise(frame: pd.DataFrame, metric: str = "edge_auroc") -> pd.DataFrame:
                 xs, ys = both[a].tolist(), both[b].tolist()
                 differences = [x - y for x, y in zip(xs, ys)]
                 p = 1.0 if not any(differences) else float(wilcoxon(xs, ys).pvalue)
-                rows.append({
-                    "loader": loader, "method_a": a, "method_b": b, "cases": len(both),
-                    f"mean_{metric}_a": sum(xs) / len(xs), f"mean_{metric}_b": sum(ys) / len(ys),
-                    "wilcoxon_p": p, "a12": vargha_delaney_a12(xs, ys),
-                })
+                rows.append(
+                    {
+                        "loader": loader,
+                        "method_a": a,
+                        "method_b": b,
+                        "cases": len(both),
+                        f"mean_{metric}_a": sum(xs) / len(xs),
+                        f"mean_{metric}_b": sum(ys) / len(ys),
+                        "wilcoxon_p": p,
+                        "a12": vargha_delaney_a12(xs, ys),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -332,9 +349,14 @@ def render(folder: str | Path, fmt: str = "markdown", metric: str = "edge_auroc"
     parts = [f"## Leaderboard ({len(frame)} runs)\n", to_markdown(board)]
     if not loaders.empty:
         parts += [f"\n## {metric} per loader, on the cases every loader has\n", to_markdown(loaders)]
-    parts += ["\n## Edge AUROC under each scoring convention\n", to_markdown(rulers),
-              f"\n## Pairwise comparisons ({metric}; Wilcoxon signed-rank, Vargha–Delaney A12)\n", to_markdown(stats, 4),
-              f"\n## Per case: {metric}\n", to_markdown(cases)]
+    parts += [
+        "\n## Edge AUROC under each scoring convention\n",
+        to_markdown(rulers),
+        f"\n## Pairwise comparisons ({metric}; Wilcoxon signed-rank, Vargha–Delaney A12)\n",
+        to_markdown(stats, 4),
+        f"\n## Per case: {metric}\n",
+        to_markdown(cases),
+    ]
     if len(failed):
         parts += ["\n## Failed runs\n", to_markdown(failed[["case", "loader", "method", "error"]])]
     return "\n".join(parts), loaded.skipped
@@ -362,8 +384,11 @@ def _html(frame, board, rulers, stats, cases, failed, metric: str, loaders: pd.D
         ]
         sections = [
             ("Leaderboard", h.table(board, {c: na for c in board.columns}) + h.image(box, f"{metric} per method")),
-            *([(f"{metric} per loader, on the cases every loader has", h.table(loaders))]
-              if loaders is not None and not loaders.empty else []),
+            *(
+                [(f"{metric} per loader, on the cases every loader has", h.table(loaders))]
+                if loaders is not None and not loaders.empty
+                else []
+            ),
             ("Edge AUROC under each scoring convention", h.table(rulers, {c: na for c in rulers.columns})),
             (f"Pairwise comparisons ({metric}: Wilcoxon signed-rank p, Vargha–Delaney A12)", h.table(stats)),
             (f"Per case: {metric}", h.table(cases, {c: na for c in cases.columns}, index=True)),

@@ -151,7 +151,7 @@ def circuit_svg(sets: dict[str, list[str]], n_layers: int, n_heads: int, title: 
     caption = f"<p>{html.escape(title)}</p>" if title else ""
     return (
         f'<div class="circuit">{caption}<svg width="{width:.0f}" height="{height:.0f}" role="img">'
-        f'<defs>{markers}</defs>{"".join(lines)}{"".join(circles)}</svg></div>'
+        f"<defs>{markers}</defs>{''.join(lines)}{''.join(circles)}</svg></div>"
     )
 
 
@@ -181,7 +181,11 @@ def case_section(frame: pd.DataFrame, case: str, roc_png: Path | None) -> str:
     layers, heads = _shape(rows)
     pictures = []
     for row in rows.sort_values("variant").itertuples():
-        sets = {k: list(getattr(row, f"edge_{k}")) for k in ("tp", "fp", "fn") if isinstance(getattr(row, f"edge_{k}", None), list)}
+        sets = {
+            k: list(getattr(row, f"edge_{k}"))
+            for k in ("tp", "fp", "fn")
+            if isinstance(getattr(row, f"edge_{k}", None), list)
+        }
         if not sets:
             continue
         auroc = row.edge_auroc
@@ -191,7 +195,7 @@ def case_section(frame: pd.DataFrame, case: str, roc_png: Path | None) -> str:
         pictures.append(circuit_svg(sets, layers, heads, title))
     roc = image(roc_png, f"ROC curves of case {case}")
     circuits = (
-        f'<details open><summary>ground truth and the circuit each method selected</summary>{legend()}'
+        f"<details open><summary>ground truth and the circuit each method selected</summary>{legend()}"
         f'<div class="circuits">{"".join(pictures)}</div></details>'
         if pictures
         else ""

@@ -31,7 +31,9 @@ def make_config(config_type: type[BaseModel], values: dict[str, Any]) -> BaseMod
         raise ConfigError(f"invalid value for {field}: {first['msg']}") from None
 
 
-def make_task(case_name: str, loader: str, seed: int = 0, n_examples: int = DEFAULT_EXAMPLES, options: dict | None = None):
+def make_task(
+    case_name: str, loader: str, seed: int = 0, n_examples: int = DEFAULT_EXAMPLES, options: dict | None = None
+):
     """Load the model and draw the data: the DiscoveryTask every method receives."""
     from interpbench.cases.data import clean_and_corrupted, encode
     from interpbench.task import DiscoveryTask
@@ -121,9 +123,15 @@ def compute_metrics(scores: Scores, task) -> tuple[MetricOutput, dict[str, str]]
         except ValidationError as e:
             errors[metric.name] = f"metric {metric.name!r} returned invalid values: {str(e).splitlines()[0]}"
             continue
-        taken = sorted((set(out.values) & set(merged.values)) | (set(out.sets) & set(merged.sets)) | (set(out.curves) & set(merged.curves)))
+        taken = sorted(
+            (set(out.values) & set(merged.values))
+            | (set(out.sets) & set(merged.sets))
+            | (set(out.curves) & set(merged.curves))
+        )
         if taken:
-            errors[metric.name] = f"metric {metric.name!r} (plugin {metric.plugin!r}) returned names another metric set: {', '.join(taken)}"
+            errors[metric.name] = (
+                f"metric {metric.name!r} (plugin {metric.plugin!r}) returned names another metric set: {', '.join(taken)}"
+            )
             continue
         for name, value in out.values.items():
             if value is not None and not math.isfinite(value):
@@ -159,8 +167,12 @@ def rescore(result: RunResult) -> RunResult:
         )
     return result.model_copy(
         update=dict(
-            schema_version=SCHEMA_VERSION, granularity=task.granularity,
-            metrics=merged.values, metric_errors=errors, sets=merged.sets, curves=merged.curves,
+            schema_version=SCHEMA_VERSION,
+            granularity=task.granularity,
+            metrics=merged.values,
+            metric_errors=errors,
+            sets=merged.sets,
+            curves=merged.curves,
         )  # fmt: skip
     )
 

@@ -283,7 +283,9 @@ class _Worker:
             return failed_record(self.spec, f"the worker running this run died ({how})")
         if timeout is not None and time.monotonic() >= self.started + timeout:
             self.stop()
-            return failed_record(self.spec, f"the run took longer than {timeout:g} s (--timeout); its worker was stopped")
+            return failed_record(
+                self.spec, f"the run took longer than {timeout:g} s (--timeout); its worker was stopped"
+            )
         return None
 
     def stop(self) -> None:

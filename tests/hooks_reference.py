@@ -25,7 +25,9 @@ def receiver_hook(name: str, n_layers: int) -> tuple[str, int | None]:
     return name, None
 
 
-def run_reference(model, graph: ComputationalGraph, tokens, ablated: dict[str, torch.Tensor], kept: dict[tuple[str, str], bool]):
+def run_reference(
+    model, graph: ComputationalGraph, tokens, ablated: dict[str, torch.Tensor], kept: dict[tuple[str, str], bool]
+):
     """Logits with edges (s, r) where kept[(s, r)] is False carrying ablated[s]."""
     outputs: dict[str, torch.Tensor] = {}
     hooks = []
@@ -33,6 +35,7 @@ def run_reference(model, graph: ComputationalGraph, tokens, ablated: dict[str, t
     def save(name, head):
         def fn(act, hook):
             outputs[name] = act[:, :, head] if head is not None else act
+
         return fn
 
     for s in graph.senders:
@@ -55,6 +58,7 @@ def run_reference(model, graph: ComputationalGraph, tokens, ablated: dict[str, t
             else:
                 act[:, :, head] = act[:, :, head] - fix
             return act
+
         return fn
 
     for r in graph.receivers:

@@ -18,7 +18,6 @@ from typing import Any
 from interpbench.registry.specs import CaseSpec
 
 
-
 def sorted_vocab(vocab: frozenset | set) -> list[Any]:
     return sorted(vocab, key=lambda v: (str(type(v)), v))
 

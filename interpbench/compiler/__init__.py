@@ -54,11 +54,7 @@ def check_against_program(case: CaseSpec, compiled: CompiledCase, n_inputs: int 
 
     agreement = check_agreement(case, compiled, sample_inputs(case, n_inputs))
     if agreement.rasp_mismatches:
-        hint = (
-            "; the program seems to read later positions: register the case with causal=False"
-            if case.causal
-            else ""
-        )
+        hint = "; the program seems to read later positions: register the case with causal=False" if case.causal else ""
         raise InterpbenchError(
             f"case {case.name} (plugin {case.plugin!r}): the compiled model disagrees with its RASP program at "
             f"{agreement.rasp_mismatches} of {agreement.rasp_checked} checked positions{hint}"

@@ -158,9 +158,7 @@ def to_hooked_transformer(case: CaseSpec, art: TracrArtifacts) -> tuple[Any, dic
             state[f"blocks.{layer}.attn.b_{ours}"] = einops.rearrange(
                 params[f"{attn}/{theirs}"]["b"], "(h k) -> h k", h=H
             )
-        state[f"blocks.{layer}.attn.W_O"] = einops.rearrange(
-            params[f"{attn}/linear"]["w"], "(h k) d -> h k d", h=H
-        )
+        state[f"blocks.{layer}.attn.W_O"] = einops.rearrange(params[f"{attn}/linear"]["w"], "(h k) d -> h k d", h=H)
         state[f"blocks.{layer}.attn.b_O"] = params[f"{attn}/linear"]["b"]
         state[f"blocks.{layer}.mlp.W_in"] = params[f"{mlp}/linear_1"]["w"]
         state[f"blocks.{layer}.mlp.b_in"] = params[f"{mlp}/linear_1"]["b"]
@@ -176,7 +174,9 @@ def to_hooked_transformer(case: CaseSpec, art: TracrArtifacts) -> tuple[Any, dic
     for name, value in state.items():
         tensor = torch.tensor(np.array(value, dtype=np.float32))
         if tensor.shape != current[name].shape:
-            raise CaseNotCompilable(f"case {case.name}: weight {name} has shape {tuple(tensor.shape)}, expected {tuple(current[name].shape)}")
+            raise CaseNotCompilable(
+                f"case {case.name}: weight {name} has shape {tuple(tensor.shape)}, expected {tuple(current[name].shape)}"
+            )
         current[name] = tensor
     model.load_state_dict(current)
     model.eval()

@@ -87,15 +87,19 @@ def check_agreement(case: CaseSpec, compiled: CompiledCase, inputs: list[list[An
         tied = torch.zeros(logits.shape[0], logits.shape[1] - 1, dtype=torch.bool)
     else:
         top2 = logits[:, 1:].topk(min(2, logits.shape[-1]), dim=-1).values
-        tied = (top2[..., 0] - top2[..., -1]) < TIE_MARGIN if top2.shape[-1] > 1 else torch.zeros_like(top2[..., 0], dtype=torch.bool)
+        tied = (
+            (top2[..., 0] - top2[..., -1]) < TIE_MARGIN
+            if top2.shape[-1] > 1
+            else torch.zeros_like(top2[..., 0], dtype=torch.bool)
+        )
     decoded_mismatches = sum(
         any(not t and not _same(a, b, numerical) for a, b, t in zip(r1, r2, ties))
         for r1, r2, ties in zip(ours_decoded, tracr_decoded, tied.tolist())
     )
     rasp_checked = rasp_mismatches = 0
-    from interpbench.compiler.tracr_bridge import build_program
-
     from tracr.rasp import rasp
+
+    from interpbench.compiler.tracr_bridge import build_program
 
     program = build_program(case)
     for seq, out in zip(inputs, ours_decoded):

@@ -115,7 +115,9 @@ class SharedPass:
         circuits, nodes = todo.nonzero(as_tuple=True)
         if not len(circuits):  # (the logits are always needed)
             return circuits, nodes
-        keys = torch.cat([nodes[:, None].float(), m[circuits, nodes].flatten(1), version[circuits, nodes].float()], dim=1)
+        keys = torch.cat(
+            [nodes[:, None].float(), m[circuits, nodes].flatten(1), version[circuits, nodes].float()], dim=1
+        )
         groups, inverse = torch.unique(keys, dim=0, return_inverse=True)
         first = torch.empty(len(groups), dtype=torch.long).scatter_(0, inverse, torch.arange(len(keys)))
         if senders is None:
@@ -133,7 +135,12 @@ class SharedPass:
         item, sender = m.nonzero(as_tuple=True)
         inputs = torch.arange(k * r)
         weights = torch.sparse_coo_tensor(
-            torch.stack([torch.cat([inputs, item]), torch.cat([receivers.flatten(), self.row[circuits.repeat_interleave(r)[item], sender]])]),
+            torch.stack(
+                [
+                    torch.cat([inputs, item]),
+                    torch.cat([receivers.flatten(), self.row[circuits.repeat_interleave(r)[item], sender]]),
+                ]
+            ),
             torch.cat([torch.ones(k * r), m[item, sender]]),
             (k * r, self.n_rows),
             check_invariants=False,  # built valid here; checking would cost more than the product

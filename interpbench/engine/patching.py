@@ -54,9 +54,9 @@ class PatchingEngine:
         layer_bias = [torch.zeros(cfg.d_model)]
         for block in model.blocks:
             layer_bias.append(layer_bias[-1] + block.attn.b_O)
-        self._receiver_bias = torch.stack(
-            [layer_bias[r.layer + (r.kind == "mlp")] for r in graph.receivers]
-        ).detach()[:, None, None, :]  # [R, 1, 1, D]
+        self._receiver_bias = torch.stack([layer_bias[r.layer + (r.kind == "mlp")] for r in graph.receivers]).detach()[
+            :, None, None, :
+        ]  # [R, 1, 1, D]
         self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self.node_evaluations = 0  # node activations the last no-grad ``run`` computed
         self._buffer: torch.Tensor | None = None  # see _store
@@ -150,7 +150,9 @@ class PatchingEngine:
             chunk = max(1, (memory_mb << 20) // per_circuit)
             self.node_evaluations = 0
             # torch.unique sorts the circuits, so a chunk holds similar ones (more sharing).
-            logits = torch.cat([self._run_shared(unique[i : i + chunk], ablation) for i in range(0, len(unique), chunk)])
+            logits = torch.cat(
+                [self._run_shared(unique[i : i + chunk], ablation) for i in range(0, len(unique), chunk)]
+            )
             return logits[inverse]
 
     def run_nodes(self, kept_nodes: torch.Tensor, ablation: Ablation = "resample") -> torch.Tensor:

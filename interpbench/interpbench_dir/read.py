@@ -13,6 +13,7 @@ from interpbench.interpbench_dir.layout import CFG_FILE, EDGES_FILE, META_FILE, 
 from interpbench.interpbench_dir.unpickle import _PickledConfig, safe_unpickle
 from interpbench.model_files import build_config, check_regular, read_regular
 
+
 def read_config(path: str | Path) -> dict[str, Any]:
     """``ll_model_cfg.pkl`` as a plain dict of HookedTransformerConfig fields."""
     obj = safe_unpickle(path, allow_config_object=True)

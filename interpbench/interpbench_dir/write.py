@@ -11,6 +11,7 @@ from interpbench.errors import InterpbenchError
 from interpbench.interpbench_dir.edges import circuit_to_edges
 from interpbench.interpbench_dir.layout import CFG_FILE, EDGES_FILE, META_FILE, WEIGHTS_FILE, WRITE_FIELDS
 
+
 def config_fields(cfg) -> dict[str, Any]:
     """The config as InterpBench pickles it, restricted to fields every TransformerLens accepts."""
     d = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg.__dict__)
@@ -87,7 +88,9 @@ def write_dir(case, loaded_or_directory, out: str | Path) -> Path:
         "input_encoding": [[t, i] for t, i in encoding.items()],
         "output_values": output_values,
         "passed": source_meta.get("passed"),
-        "metrics": {k: v for k, v in source_meta.get("metrics", {}).items() if k in ("accuracy", "iia", "strict_accuracy")},
+        "metrics": {
+            k: v for k, v in source_meta.get("metrics", {}).items() if k in ("accuracy", "iia", "strict_accuracy")
+        },
         "hyperparameters": hp,
     }
     (out / META_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n")

@@ -139,11 +139,7 @@ def induced_edge_scores(node_scores: dict[str, float], graph) -> dict[str, float
 def induced_edges(nodes: set[str], graph) -> set[str]:
     """The edges between a node circuit's nodes (embeddings and the output always in it)."""
     universe = set(graph.nodes)
-    return {
-        edge_key(s, r)
-        for s, r in graph.edges
-        if all(n in nodes or n not in universe for n in _endpoints(s, r))
-    }
+    return {edge_key(s, r) for s, r in graph.edges if all(n in nodes or n not in universe for n in _endpoints(s, r))}
 
 
 def unrevealable_senders(task: DiscoveryTask) -> set[str]:
@@ -201,9 +197,7 @@ def faithfulness(scores: Scores, task: DiscoveryTask) -> MetricOutput:
     with torch.no_grad():
         circuit_metric, empty_metric = task.metric(engine.run(mask, "resample")).tolist()
     value = 1.0 - circuit_metric / empty_metric if empty_metric > 0 else None
-    return MetricOutput(
-        values={"circuit_metric": circuit_metric, "empty_metric": empty_metric, "faithfulness": value}
-    )
+    return MetricOutput(values={"circuit_metric": circuit_metric, "empty_metric": empty_metric, "faithfulness": value})
 
 
 @hookimpl

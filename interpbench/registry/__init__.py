@@ -142,7 +142,9 @@ class Registry:
             existing = self.items[kind].get(spec.name)
             if existing is not None:
                 if existing.plugin == plugin.distribution:
-                    self._problem(f"plugin {plugin.distribution!r} registered {kind[:-1]} {spec.name!r} twice; the first stands")
+                    self._problem(
+                        f"plugin {plugin.distribution!r} registered {kind[:-1]} {spec.name!r} twice; the first stands"
+                    )
                 else:
                     self._problem(
                         f"plugin {plugin.distribution!r} registered {kind[:-1]} {spec.name!r}, "
@@ -214,7 +216,10 @@ class _UserInterrupt(BaseException):
 def _user_interrupts_apart():
     """While plugins load, a real SIGINT raises ``_UserInterrupt``, so that a plugin raising
     ``KeyboardInterrupt`` itself can be reported by name and a user's Ctrl-C still stops us."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
         yield
         return
 

@@ -95,7 +95,9 @@ class LoaderSpec(Spec):
     cases: Callable[[], list[str]] | None = None
 
     def info(self) -> LoaderInfo:
-        return LoaderInfo(name=self.name, description=self.description, plugin=self.plugin, granularity=self.granularity)
+        return LoaderInfo(
+            name=self.name, description=self.description, plugin=self.plugin, granularity=self.granularity
+        )
 
 
 class MethodSpec(Spec):

@@ -132,8 +132,9 @@ class Scores(Strict):
         None, description="Items (edge 'a->b' keys or node names) the method itself kept."
     )
     sweep: list[SweptCircuit] = Field(
-        [], description="Circuits found at each value of a swept parameter (ACDC's threshold, subnetwork "
-        "probing's lambda_reg); the ROC uses them."
+        [],
+        description="Circuits found at each value of a swept parameter (ACDC's threshold, subnetwork "
+        "probing's lambda_reg); the ROC uses them.",
     )
     details: dict[str, dict[str, float]] = Field(
         {}, description="Other per-item numbers a method reports (e.g. each ablation's effect)."
@@ -213,6 +214,7 @@ class RunResult(Strict):
         if bad:
             raise ValueError(f"metric values must be finite or null: {', '.join(bad)}")
         return metrics
+
 
 #: The models whose JSON Schemas are exported and printable with ``interpbench schema``.
 PUBLIC_MODELS: dict[str, type[BaseModel]] = {

@@ -73,7 +73,9 @@ class SIITConfig(BaseModel):
         description="Backpropagate through the source pass too (InterpBench detaches it); this is what lets "
         "the strict loss shrink an unmapped node's input dependence directly.",
     )
-    strict_p: float = Field(0.5, gt=0, le=1, description="With strict_sampling=subset: each unmapped node's chance to be resampled.")
+    strict_p: float = Field(
+        0.5, gt=0, le=1, description="With strict_sampling=subset: each unmapped node's chance to be resampled."
+    )
     strict_joint_share: float = Field(
         0.25,
         ge=0,
@@ -92,12 +94,16 @@ class SIITConfig(BaseModel):
         0.99, gt=0, le=1, description="Joint strict accuracy (every unmapped node resampled at once) must reach it."
     )
     hidden_threshold: float = Field(
-        HIDDEN_EFFECT, gt=0, description="Hard track: the largest effect (KL, or mean squared difference) a subset of the "
+        HIDDEN_EFFECT,
+        gt=0,
+        description="Hard track: the largest effect (KL, or mean squared difference) a subset of the "
         "structured group may have where it must leave the output unchanged.",
     )
     early_stop: bool = Field(True, description="Stop as soon as the threshold is reached.")
     give_up_after: int = Field(
-        2_000, ge=0, description="Stop a training whose accuracy has not moved (by 0.02) after this many steps; 0: never."
+        2_000,
+        ge=0,
+        description="Stop a training whose accuracy has not moved (by 0.02) after this many steps; 0: never.",
     )
     atol: float = Field(0.05, gt=0, description="Numerical outputs match when |LL - HL| < atol.")
     restore_best_after: int = Field(
@@ -112,12 +118,15 @@ class SIITConfig(BaseModel):
         None, description="Implement one HL head by a group of LL heads with this structure (None: one head each)."
     )
     structure_node: str | None = Field(
-        None, description="The HL head the structure implements; None: the head whose interchange changes the HL "
-        "output at the most positions."
+        None,
+        description="The HL head the structure implements; None: the head whose interchange changes the HL "
+        "output at the most positions.",
     )
     structure_share: float = Field(0.5, ge=0, le=1, description="Share of IIT samples spent on the structured group.")
     structure_match_weight: float = Field(
-        0.0, ge=0, description="Weight of a loss that makes a subset of the group that does not follow the source "
+        0.0,
+        ge=0,
+        description="Weight of a loss that makes a subset of the group that does not follow the source "
         "leave the whole output distribution unchanged (KL to the clean output), not only its argmax, so that its "
         "effect is as small as an unmapped node's; needs separate_steps off.",
     )
@@ -125,7 +134,9 @@ class SIITConfig(BaseModel):
         1, ge=1, le=4, description="HL layer l's heads go to LL layer k·l, its MLP to LL layer k·l+k-1 (1: same layer)."
     )
     # LL shape
-    n_layers: int | None = Field(None, ge=1, description="Override of the LL layer count (at least stride x HL layers).")
+    n_layers: int | None = Field(
+        None, ge=1, description="Override of the LL layer count (at least stride x HL layers)."
+    )
     n_heads: int | None = Field(None, ge=1, description="Override of the LL heads per layer.")
     compression_ratio: float | None = Field(None, gt=0, description="Override of the case's ratio.")
     compress_resid: bool | None = Field(None, description="Override of whether the residual stream is compressed.")

@@ -106,7 +106,9 @@ class EvalResult:
         hidden = 1.0 - max(0.0, (self.structure_hidden_effect or 0.0) - HIDDEN_EFFECT)
         return min(self.accuracy, self.iia, self.strict_accuracy, joint, structure, hidden)
 
-    def passed(self, threshold: float = 0.995, joint_threshold: float = 0.99, hidden_threshold: float = HIDDEN_EFFECT) -> bool:
+    def passed(
+        self, threshold: float = 0.995, joint_threshold: float = 0.99, hidden_threshold: float = HIDDEN_EFFECT
+    ) -> bool:
         """The certificate: accuracy, IIA, strict accuracy (and structure accuracy) at least
         ``threshold``, joint strict accuracy (positions) at least ``joint_threshold``, and no
         subset of a structured group that must not follow the source with an effect above
@@ -128,7 +130,9 @@ class EvalResult:
     def table(self) -> str:
         """The node-effects table as text, InterpBench style."""
         name = self.metric.upper()
-        rows = [f"{'node':34} {'status':15} {'resample ' + name:>14} {'mean ' + name:>12} {'resample Δ%':>12} {'mean Δ%':>9}"]
+        rows = [
+            f"{'node':34} {'status':15} {'resample ' + name:>14} {'mean ' + name:>12} {'resample Δ%':>12} {'mean Δ%':>9}"
+        ]
         for e in self.node_effects:
             status = "in_circuit" if e.in_circuit else "not_in_circuit"
             rows.append(

@@ -85,7 +85,9 @@ def patched_forward(
     return model.run_with_hooks(tokens, fwd_hooks=[(h, make(ss)) for h, ss in by_hook.items()])
 
 
-def joint_forward(model, source: torch.Tensor, bases: torch.Tensor, sites: list[NodeHook], mask: torch.Tensor) -> torch.Tensor:
+def joint_forward(
+    model, source: torch.Tensor, bases: torch.Tensor, sites: list[NodeHook], mask: torch.Tensor
+) -> torch.Tensor:
     """One pass over ``[source; bases]``: base row r takes node ``sites[i]`` from source row
     ``r % len(source)`` wherever ``mask[r, i]``. Gradients flow through the source rows too,
     so an unmapped node is pushed towards an output that does not depend on its input.

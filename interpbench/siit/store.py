@@ -75,7 +75,9 @@ def load_correspondence(directory: str | Path):
         hl_resid_post=f"blocks.{hl['n_layers'] - 1}.hook_resid_post",
         ll_resid_post=f"blocks.{cfg.n_layers - 1}.hook_resid_post",
         layer_stride=int(saved.get("layer_stride", 1)),
-        structure=Structure(structure["kind"], structure["hl_node"], tuple(structure["members"])) if structure else None,
+        structure=Structure(structure["kind"], structure["hl_node"], tuple(structure["members"]))
+        if structure
+        else None,
     )
 
 
@@ -187,7 +189,9 @@ def evaluate_loaded(case, loaded, *, n_pairs: int = 2000, seed: int = 0, node_ef
     compiled = load_compiled(case)
     where = source or loaded.info.get("origin", "the model")
     if dict(loaded.input_encoding) != dict(compiled.input_encoding):
-        raise InterpbenchError(f"{where}: the model's token ids differ from the compiled case's, so the HL model cannot be compared")
+        raise InterpbenchError(
+            f"{where}: the model's token ids differ from the compiled case's, so the HL model cannot be compared"
+        )
     try:
         correspondence = build_correspondence(compiled.model, compiled.circuit, loaded.model.cfg)
     except ValueError as e:

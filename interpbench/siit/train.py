@@ -53,10 +53,10 @@ from typing import Any, Callable
 import torch
 
 from interpbench.siit.config import SIITConfig, ll_config
-from interpbench.store import write_atomic
 from interpbench.siit.correspondence import Correspondence, build_correspondence, node_hook, place_structure
 from interpbench.siit.evaluate import EvalData, EvalResult, evaluate, hl_labels, make_eval_data
 from interpbench.siit.patching import collect, hooks_for, joint_forward, patched_forward
+from interpbench.store import write_atomic
 
 CHECKPOINT = "checkpoint.pt"
 #: the numbers a training is scored by (the smallest of them; None counts as met)
@@ -245,7 +245,9 @@ def _match(out: torch.Tensor, clean: torch.Tensor, categorical: bool) -> torch.T
 class _Trainer:
     def __init__(self, s: _Setup, config: SIITConfig, ll) -> None:
         self.s, self.config, self.ll = s, config, ll
-        self.opt = torch.optim.AdamW(ll.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+        self.opt = torch.optim.AdamW(
+            ll.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay
+        )
         self.gen = torch.Generator().manual_seed(config.seed + 2)
         self.hl_sites = hooks_for(s.corr.hl_nodes)
         self.ll_sites = hooks_for(s.corr.ll_nodes)
@@ -381,7 +383,13 @@ class _Trainer:
 
     def evaluate(self, node_effects: bool = False) -> EvalResult:
         return evaluate(
-            self.s.hl, self.ll, self.s.corr, self.s.case, self.s.eval_data, atol=self.config.atol, node_effects=node_effects
+            self.s.hl,
+            self.ll,
+            self.s.corr,
+            self.s.case,
+            self.s.eval_data,
+            atol=self.config.atol,
+            node_effects=node_effects,
         )
 
     # best state and restarts

@@ -52,26 +52,30 @@ def entries(structure: str | None = None) -> list[dict]:
         metrics = meta.get("metrics", {})
         shape = meta.get("ll_shape", {})
         group = meta.get("correspondence", {}).get("structure")
-        rows.append({
-            "case": str(meta["case"]),
-            "structure": structure,
-            "passed": bool(meta.get("passed")),
-            "accuracy": metrics.get("accuracy"),
-            "iia": metrics.get("iia"),
-            "strict_accuracy": metrics.get("strict_accuracy"),
-            "joint_strict_accuracy": metrics.get("joint_strict_accuracy"),
-            "joint_strict_sequences": metrics.get("joint_strict_sequences"),
-            "structure_accuracy": metrics.get("structure_accuracy"),
-            "structure_contrast": metrics.get("structure_contrast"),
-            "structure_hidden_effect": metrics.get("structure_hidden_effect"),
-            "group": group,
-            "threshold": meta.get("threshold", 0.995),
-            "joint_threshold": meta.get("joint_threshold", meta.get("hyperparameters", {}).get("joint_threshold", 0.99)),
-            "trivial": trivial.get(str(meta["case"]), False),
-            "steps": meta.get("steps"),
-            "train_seconds": meta.get("seconds"),
-            "seed": meta.get("seed"),
-            "shape": {k: shape.get(k) for k in ("n_layers", "n_heads", "d_model", "d_head", "d_mlp")},
-            "size_bytes": (meta_file.parent / "model.safetensors").stat().st_size,
-        })
+        rows.append(
+            {
+                "case": str(meta["case"]),
+                "structure": structure,
+                "passed": bool(meta.get("passed")),
+                "accuracy": metrics.get("accuracy"),
+                "iia": metrics.get("iia"),
+                "strict_accuracy": metrics.get("strict_accuracy"),
+                "joint_strict_accuracy": metrics.get("joint_strict_accuracy"),
+                "joint_strict_sequences": metrics.get("joint_strict_sequences"),
+                "structure_accuracy": metrics.get("structure_accuracy"),
+                "structure_contrast": metrics.get("structure_contrast"),
+                "structure_hidden_effect": metrics.get("structure_hidden_effect"),
+                "group": group,
+                "threshold": meta.get("threshold", 0.995),
+                "joint_threshold": meta.get(
+                    "joint_threshold", meta.get("hyperparameters", {}).get("joint_threshold", 0.99)
+                ),
+                "trivial": trivial.get(str(meta["case"]), False),
+                "steps": meta.get("steps"),
+                "train_seconds": meta.get("seconds"),
+                "seed": meta.get("seed"),
+                "shape": {k: shape.get(k) for k in ("n_layers", "n_heads", "d_model", "d_head", "d_mlp")},
+                "size_bytes": (meta_file.parent / "model.safetensors").stat().st_size,
+            }
+        )
     return rows

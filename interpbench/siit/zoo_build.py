@@ -132,7 +132,9 @@ def build_case(case, config, *, progress=None, retry: bool = False, structure: s
         elif (rung := _rung(meta.get("hyperparameters", {}), ladder)) is not None:
             # tried with these settings: a rerun would give the same model
             if not retry or rung + 1 == len(ladder):
-                return Outcome(case.name, "kept", False, 0.0, f"not certified after attempt {rung + 1} of {len(ladder)}")
+                return Outcome(
+                    case.name, "kept", False, 0.0, f"not certified after attempt {rung + 1} of {len(ladder)}"
+                )
             config = ladder[rung + 1]
     work = work_root() / (f"hard-{structure}" if structure else "") / f"case-{case.name}"
     try:

@@ -90,12 +90,18 @@ def test_run_table_and_set(tmp_path):
         (["run", "--case", "3", "--method", "eap", "--seed", "9" * 30], "is not in the range"),
         (["run", "--case", "3", "--method", "eap", "--examples", "1000000000"], "is not in the range"),
         (["sweep", "--cases", "3", "--methods", ",", "--out", "x"], "each need at least one name"),
-        (["sweep", "--cases", "3", "--methods", "eap", "--address", "h:1", "--out", "x"], "--address is for --executor ray"),
+        (
+            ["sweep", "--cases", "3", "--methods", "eap", "--address", "h:1", "--out", "x"],
+            "--address is for --executor ray",
+        ),
         (["sweep", "--cases", "3", "--methods", "eap", "--seeds", "-1", "--out", "x"], "--seeds must be"),
         (["report", ".", "--metric", "NODE_AUROC"], "unknown metric 'NODE_AUROC'"),
         (["eval", "--case", "3", "--loader", "nope"], "unknown loader 'nope'"),
         (["run", "--case", "3", "--method", "eap", "--out", "README.md/x.json"], "README.md is not a folder"),
-        (["run", "--case", "3", "--method", "eap", "--loader", "tracr", "--model-dir", "docs"], "does not read --model-dir"),
+        (
+            ["run", "--case", "3", "--method", "eap", "--loader", "tracr", "--model-dir", "docs"],
+            "does not read --model-dir",
+        ),
         (["compile", "--all", "--case", "999"], "--all and --case exclude each other"),
         (["run", "--case", "3", "--method", "eap-ig", "--set", "steps=true"], "expected a number, not true"),
         (["run", "--case", "3", "--method", "node-sp", "--set", "lambda_reg=Infinity"], "Infinity is not a value"),
@@ -119,12 +125,16 @@ def test_strict_plugins_fail_the_command(tmp_path):
     env_all = {k: v for k, v in os.environ.items() if k != "INTERPBENCH_PLUGINS"}
     proc = subprocess.run(
         [sys.executable, "-m", "interpbench.cli", "list", "methods"],
-        capture_output=True, text=True, env={**env_all, **env},
+        capture_output=True,
+        text=True,
+        env={**env_all, **env},
     )
     assert proc.returncode != 0 and "broken-plugin" in proc.stderr and "Traceback" not in proc.stderr
     relaxed = subprocess.run(
         [sys.executable, "-m", "interpbench.cli", "list", "methods"],
-        capture_output=True, text=True, env={**env_all, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        env={**env_all, "PYTHONPATH": str(root)},
     )
     assert relaxed.returncode == 0 and "acdc" in relaxed.stdout
     assert "warning" in relaxed.stderr and "broken-plugin" in relaxed.stderr
@@ -133,17 +143,32 @@ def test_strict_plugins_fail_the_command(tmp_path):
 def test_example_plugin_installs_and_runs(tmp_path):
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(REPO / "examples" / "interpbench-random")],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(REPO / "examples" / "interpbench-random"),
+        ],
+        check=True,
+        capture_output=True,
     )
     env = {k: v for k, v in os.environ.items() if k != "INTERPBENCH_PLUGINS"}
     env["PYTHONPATH"] = str(target)
-    listed = subprocess.run([sys.executable, "-m", "interpbench.cli", "list", "methods"], capture_output=True, text=True, env=env)
+    listed = subprocess.run(
+        [sys.executable, "-m", "interpbench.cli", "list", "methods"], capture_output=True, text=True, env=env
+    )
     assert "random" in listed.stdout and "interpbench-random" in listed.stdout
     ran = subprocess.run(
         [sys.executable, "-m", "interpbench.cli", "run", "--case", "3", "--method", "random", "--json"],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert ran.returncode == 0, ran.stderr
     result = RunResult.model_validate_json(ran.stdout)
@@ -158,7 +183,9 @@ def test_schema_files_are_current():
     for name in PUBLIC_MODELS:
         path = REPO / "schemas" / f"{name}.json"
         assert path.exists(), f"run `interpbench schema --write schemas` ({name} missing)"
-        assert path.read_text() == schema_text(name), f"schemas/{name}.json is stale: run `interpbench schema --write schemas`"
+        assert path.read_text() == schema_text(name), (
+            f"schemas/{name}.json is stale: run `interpbench schema --write schemas`"
+        )
 
 
 def test_out_writes_through_a_symlink_and_leaves_a_readable_file(tmp_path):

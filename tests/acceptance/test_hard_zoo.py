@@ -76,7 +76,9 @@ def test_the_hard_listing_names_each_models_group():
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "interpbench.cli", "zoo", "--hard", "--json"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "interpbench.cli", "zoo", "--hard", "--json"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
     assert {(r["case"], r["structure"]) for r in rows if r["passed"]} == set(MODELS)

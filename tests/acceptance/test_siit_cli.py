@@ -11,10 +11,12 @@ from interpbench.schemas import RunResult
 from interpbench.siit import zoo
 
 
-
 def interpbench(*args, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "interpbench.cli", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
+        [sys.executable, "-m", "interpbench.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -38,7 +40,12 @@ def _meets_its_certificate(case):
     from interpbench.siit.store import evaluate_directory
 
     result = evaluate_directory(case, zoo.zoo_dir(case), node_effects=False)
-    assert result.passed(0.995, 0.99), (result.accuracy, result.iia, result.strict_accuracy, result.joint_strict_accuracy)
+    assert result.passed(0.995, 0.99), (
+        result.accuracy,
+        result.iia,
+        result.strict_accuracy,
+        result.joint_strict_accuracy,
+    )
 
 
 @pytest.mark.parametrize("case", SAMPLE)
@@ -59,8 +66,17 @@ def test_zoo_listing_json():
 
 
 def test_run_on_the_zoo_needs_no_training(tmp_path):
-    proc = interpbench("run", "--case", "3", "--method", "node-ablation", "--loader", "siit", "--json",
-                       env={"INTERPBENCH_CACHE": str(tmp_path)})
+    proc = interpbench(
+        "run",
+        "--case",
+        "3",
+        "--method",
+        "node-ablation",
+        "--loader",
+        "siit",
+        "--json",
+        env={"INTERPBENCH_CACHE": str(tmp_path)},
+    )
     assert proc.returncode == 0, proc.stderr
     result = RunResult.model_validate_json(proc.stdout)
     assert result.loader == "siit" and result.metrics["node_auroc"] == 1.0
@@ -85,7 +101,9 @@ def test_train_then_use_the_model(tmp_path):
 
 
 def test_missing_model_is_one_clear_line(tmp_path):
-    proc = interpbench("run", "--case", "2", "--method", "acdc", "--loader", "siit", env={"INTERPBENCH_CACHE": str(tmp_path)})
+    proc = interpbench(
+        "run", "--case", "2", "--method", "acdc", "--loader", "siit", env={"INTERPBENCH_CACHE": str(tmp_path)}
+    )
     assert proc.returncode != 0
     assert proc.stderr.strip().count("\n") == 0 and "no trained model for case 2" in proc.stderr
 
@@ -124,7 +142,11 @@ def test_eval_works_for_a_third_party_loader(fresh_registry):
     class Plugin:
         @hookimpl
         def register_loaders(self, register):
-            register(name="my-zoo", description="The zoo, through a plugin.", load=lambda case, **kw: load_trained(case, zoo.zoo_dir(case.name)))
+            register(
+                name="my-zoo",
+                description="The zoo, through a plugin.",
+                load=lambda case, **kw: load_trained(case, zoo.zoo_dir(case.name)),
+            )
             register(name="crashing", description="Raises.", load=lambda case, **kw: 1 / 0)
 
     fresh_registry.add_plugin(Plugin(), name="my-plugin")
@@ -149,7 +171,9 @@ def test_a_run_on_an_uncertified_model_warns_and_compile_of_a_refused_case_fails
     shutil.copytree(zoo.zoo_dir("3"), uncertified)
     meta = json.loads((uncertified / "meta.json").read_text())
     (uncertified / "meta.json").write_text(json.dumps({**meta, "passed": False}))
-    result = CliRunner().invoke(cli, ["run", "--case", "3", "--method", "eap", "--loader", "siit", "--model-dir", str(uncertified)])
+    result = CliRunner().invoke(
+        cli, ["run", "--case", "3", "--method", "eap", "--loader", "siit", "--model-dir", str(uncertified)]
+    )
     assert result.exit_code == 0 and "did not meet its certificate" in result.output
 
     class Refused:

@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-
 from hooks_reference import run_reference, sender_activations
+
 from interpbench.runner import make_task
 
 CASES = ["3", "18", "4", "13"]  # 1 head/layer numeric; 2 heads in a layer; 2 heads numeric; bidirectional
@@ -37,7 +37,9 @@ def test_random_edge_masks_match_hooks(task, kind):
     ours = task.engine.run(task.engine.edge_mask(kept), kind)
     ablated = oracle_ablations(task, kind)
     for i in range(len(kept)):
-        reference = run_reference(task.model, task.graph, task.clean, ablated, {e: bool(kept[i, j]) for j, e in enumerate(edges)})
+        reference = run_reference(
+            task.model, task.graph, task.clean, ablated, {e: bool(kept[i, j]) for j, e in enumerate(edges)}
+        )
         assert torch.allclose(ours[i], reference, atol=1e-5), f"circuit {i}: {(ours[i] - reference).abs().max()}"
 
 
@@ -93,7 +95,9 @@ def test_late_changes_reuse_the_clean_pass(task):
     logits = engine.run(engine.edge_mask(kept), "resample")[0]
     assert engine.node_evaluations == 0
     ablated = oracle_ablations(task, "resample")
-    reference = run_reference(task.model, graph, task.clean, ablated, {e: bool(kept[0, j]) for j, e in enumerate(graph.edges)})
+    reference = run_reference(
+        task.model, graph, task.clean, ablated, {e: bool(kept[0, j]) for j, e in enumerate(graph.edges)}
+    )
     assert torch.allclose(logits, reference, atol=1e-5)
 
 
@@ -147,7 +151,11 @@ def test_receiver_gradients_match_autograd_on_hooks(task):
         saved[hook.name] = act
         return act
 
-    names = {f"blocks.{l}.hook_{kind}_in{'put' if kind != 'mlp' else ''}" for l in range(model.cfg.n_layers) for kind in ("q", "k", "v", "mlp")}
+    names = {
+        f"blocks.{l}.hook_{kind}_in{'put' if kind != 'mlp' else ''}"
+        for l in range(model.cfg.n_layers)
+        for kind in ("q", "k", "v", "mlp")
+    }
     model.zero_grad()
     logits = model.run_with_hooks(task.clean, fwd_hooks=[(lambda n: n in names, keep)])
     target(logits).backward()
@@ -181,7 +189,9 @@ def test_eap_through_saturated_attention_matches_autograd_exactly():
         return act
 
     model.zero_grad()
-    logits = model.run_with_hooks(task.clean, fwd_hooks=[("blocks.1.hook_q_input", keep), ("blocks.1.hook_k_input", keep)])
+    logits = model.run_with_hooks(
+        task.clean, fwd_hooks=[("blocks.1.hook_q_input", keep), ("blocks.1.hook_k_input", keep)]
+    )
     attribution_target(task)(logits).backward()
     delta = engine.clean_out[engine.graph.sender_index["blocks.0.hook_mlp_out"]]  # zero ablation
     for kind in ("q", "k"):

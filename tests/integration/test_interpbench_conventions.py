@@ -20,9 +20,12 @@ def test_interpbench_eap_is_the_absolute_batch_summed_mask_gradient(case):
     logits = engine.run(mask, "resample")[0]
     if task.categorical:
         answer = truth.argmax(-1)[:, 1:]
-        loss = torch.nn.functional.cross_entropy(
-            logits[:, 1:].reshape(-1, logits.shape[-1]), answer.reshape(-1), reduction="sum"
-        ) / logits.shape[0]
+        loss = (
+            torch.nn.functional.cross_entropy(
+                logits[:, 1:].reshape(-1, logits.shape[-1]), answer.reshape(-1), reduction="sum"
+            )
+            / logits.shape[0]
+        )
     else:
         loss = (logits[:, 1:, 0] - truth[:, 1:, 0]).abs().mean()
     (grad,) = torch.autograd.grad(loss, mask)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from interpbench import registry
 from interpbench.cli import cli
 from interpbench.errors import InterpbenchError
-from interpbench.interpbench_dir import edges_to_circuit, read_config, read_dir, write_dir
+from interpbench.interpbench_dir import edges_to_circuit, read_config, read_dir
 from interpbench.schemas import RunResult
 from interpbench.siit import zoo
 from interpbench.siit.store import load_trained
@@ -68,7 +68,19 @@ def test_read_back_gives_the_same_logits_and_circuit(exported, case3):
 
 def test_run_with_the_interpbench_dir_loader(exported):
     result = CliRunner().invoke(
-        cli, ["run", "--case", "3", "--method", "node-ablation", "--loader", "interpbench-dir", "--model-dir", str(exported), "--json"]
+        cli,
+        [
+            "run",
+            "--case",
+            "3",
+            "--method",
+            "node-ablation",
+            "--loader",
+            "interpbench-dir",
+            "--model-dir",
+            str(exported),
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     run = RunResult.model_validate_json(result.stdout)
@@ -82,7 +94,9 @@ def test_the_loader_needs_a_model_dir():
 
 
 def test_eval_of_an_exported_directory(exported):
-    result = CliRunner().invoke(cli, ["eval", "--case", "3", "--loader", "interpbench-dir", "--model-dir", str(exported), "--json"])
+    result = CliRunner().invoke(
+        cli, ["eval", "--case", "3", "--loader", "interpbench-dir", "--model-dir", str(exported), "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert min(data["accuracy"], data["iia"], data["strict_accuracy"]) >= 0.995
@@ -116,7 +130,18 @@ def test_a_malicious_pickle_is_refused(exported, case3, tmp_path, payload, file)
     assert not marker.exists()
     # and from the command line, as one line
     result = CliRunner().invoke(
-        cli, ["run", "--case", "3", "--method", "node-ablation", "--loader", "interpbench-dir", "--model-dir", str(directory)]
+        cli,
+        [
+            "run",
+            "--case",
+            "3",
+            "--method",
+            "node-ablation",
+            "--loader",
+            "interpbench-dir",
+            "--model-dir",
+            str(directory),
+        ],
     )
     assert result.exit_code != 0 and file in result.output
     assert not marker.exists()
@@ -174,7 +199,10 @@ def test_published_style_config_and_edges(exported, case3, tmp_path):
         ("hook_embed", "blocks.0.hook_mlp_in"),
         ("hook_pos_embed", "blocks.1.hook_v_input[2]"),
     }
-    head_level = [("blocks.0.hook_resid_pre", "blocks.0.hook_mlp_out"), ("blocks.0.hook_mlp_out", "blocks.1.attn.hook_result[1]")]
+    head_level = [
+        ("blocks.0.hook_resid_pre", "blocks.0.hook_mlp_out"),
+        ("blocks.0.hook_mlp_out", "blocks.1.attn.hook_result[1]"),
+    ]
     circuit, expanded = edges_to_circuit(head_level, 2)
     assert expanded
     assert circuit.edge_set() == {

@@ -101,7 +101,9 @@ def test_a_trained_directory_config_naming_a_tokenizer_runs_no_code(siit_dir, ca
         ("parallel_attn_mlp", True),
     ],
 )
-def test_an_absurd_or_unsupported_config_is_refused_before_anything_is_built(siit_dir, published_dir, case3, field, value):
+def test_an_absurd_or_unsupported_config_is_refused_before_anything_is_built(
+    siit_dir, published_dir, case3, field, value
+):
     cfg = json.loads((siit_dir / "config.json").read_text())
     (siit_dir / "config.json").write_text(json.dumps({**cfg, field: value}))
     with pytest.raises(InterpbenchError, match=rf"config.json: .*{field}"):

@@ -24,7 +24,14 @@ class ThirdParty:
             r = rasp_lib.rasp()
             return r.Map(lambda t: t == "b", r.tokens).named("is_b")
 
-        register(name="is-b", description="Whether each token is 'b'.", vocab={"a", "b"}, max_seq_len=4, program=program, categorical=True)
+        register(
+            name="is-b",
+            description="Whether each token is 'b'.",
+            vocab={"a", "b"},
+            max_seq_len=4,
+            program=program,
+            categorical=True,
+        )
 
     @hookimpl
     def register_loaders(self, register):
@@ -47,7 +54,13 @@ class ThirdParty:
             truth = task.ground_truth.edge_set()
             return {f"{s}->{r}": config.bonus if (s, r) in truth else 0.0 for s, r in task.graph.edges}
 
-        register(name="oracle", description="Scores the true edges 1 (a test double).", level="edge", config=Config, run=truth_teller)
+        register(
+            name="oracle",
+            description="Scores the true edges 1 (a test double).",
+            level="edge",
+            config=Config,
+            run=truth_teller,
+        )
 
     @hookimpl
     def register_metrics(self, register):
@@ -66,7 +79,10 @@ def test_every_hook_runs_through_a_third_party_plugin(fresh_registry):
     assert result.config == {"bonus": 2.0}
     provided = {p.name: p for p in fresh_registry.plugins()}["third-party"]
     assert (provided.cases, provided.loaders, provided.methods, provided.metrics) == (
-        ["is-b"], ["wrapped"], ["oracle"], ["edge-count"]
+        ["is-b"],
+        ["wrapped"],
+        ["oracle"],
+        ["edge-count"],
     )
 
 
@@ -77,8 +93,13 @@ def test_a_method_missing_edges_is_refused(fresh_registry):
             class Config(BaseModel):
                 model_config = {"extra": "forbid"}
 
-            register(name="partial", description="Scores one edge only.", level="edge", config=Config,
-                     run=lambda task, config: {"hook_embed->blocks.0.hook_mlp_in": 1.0})
+            register(
+                name="partial",
+                description="Scores one edge only.",
+                level="edge",
+                config=Config,
+                run=lambda task, config: {"hook_embed->blocks.0.hook_mlp_in": 1.0},
+            )
 
     fresh_registry.add_plugin(Partial(), name="partial-plugin")
     with pytest.raises(interpbench.errors.InterpbenchError, match="must score every edge"):
@@ -115,5 +136,8 @@ def test_a_crashing_method_is_named_in_one_error(fresh_registry):
             register(name="crashes", description="Raises.", level="edge", config=Config, run=crash)
 
     fresh_registry.add_plugin(Crashes(), name="crashing-plugin")
-    with pytest.raises(interpbench.errors.PluginFailed, match=r"method 'crashes' \(plugin 'crashing-plugin'\) failed: ZeroDivisionError: oops"):
+    with pytest.raises(
+        interpbench.errors.PluginFailed,
+        match=r"method 'crashes' \(plugin 'crashing-plugin'\) failed: ZeroDivisionError: oops",
+    ):
         interpbench.run(case="3", method="crashes")

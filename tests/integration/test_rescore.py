@@ -21,7 +21,9 @@ def test_rescoring_gives_the_metrics_a_fresh_run_gives(tmp_path):
 def test_a_record_whose_model_or_data_changed_is_refused_and_left_alone(tmp_path):
     fresh = run(case="3", method="eap", loader="tracr", n_examples=64)
     good = tmp_path / "good.json"
-    good.write_text(json.dumps(fresh.model_copy(update={"metrics": {**fresh.metrics, "edge_auroc": 0.0}}).model_dump(mode="json")))
+    good.write_text(
+        json.dumps(fresh.model_copy(update={"metrics": {**fresh.metrics, "edge_auroc": 0.0}}).model_dump(mode="json"))
+    )
     stale = fresh.model_copy(update={"metrics": {**fresh.metrics, "empty_metric": 123.0}})
     (tmp_path / "stale.json").write_text(json.dumps(stale.model_dump(mode="json")))
     (tmp_path / "junk.json").write_text("{not json")

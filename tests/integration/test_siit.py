@@ -128,6 +128,7 @@ def test_resume_continues_an_interrupted_run_exactly(tmp_path, separate_steps):
     resumed = train("3", cfg, tmp_path / "cut", resume=True, progress=lambda p: steps.append(p.step))
     assert steps[0] == 11  # continued from the checkpoint at step 10
     assert _same(_weights(whole.model), _weights(resumed.model))
+
     def history(d):
         return [{k: v for k, v in h.items() if k != "seconds"} for h in read_meta(d)["history"]]
 

@@ -20,7 +20,9 @@ ARGS = ["--cases", "3", "--methods", "node-ablation,eap", "--seeds", "0,1,2", "-
 def sweep(out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "interpbench.cli", "sweep", *ARGS, "--out", str(out), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -51,7 +53,9 @@ def test_killed_sweep_resumes_with_every_record_exactly_once(tmp_path):
     assert len(files) == 6
     assert {f.name for f in files} == {s.filename() for s in specs}
     results = [RunResult.model_validate_json(f.read_text()) for f in files]
-    assert sorted((r.method, r.seed) for r in results) == sorted((m, s) for m in ("eap", "node-ablation") for s in (0, 1, 2))
+    assert sorted((r.method, r.seed) for r in results) == sorted(
+        (m, s) for m in ("eap", "node-ablation") for s in (0, 1, 2)
+    )
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "no temporary files left behind"
 
     again = sweep(out)

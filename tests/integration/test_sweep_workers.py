@@ -10,10 +10,10 @@ import sys
 import time
 
 import pytest
+from plugin_fixtures import SWEEP_HAZARDS, make_distribution
 
 from interpbench.schemas import RunResult
 from interpbench.sweep import grid, run_sweep
-from plugin_fixtures import SWEEP_HAZARDS, make_distribution
 
 
 @pytest.fixture
@@ -82,12 +82,19 @@ def test_a_killed_sweep_takes_its_workers_with_it(hazards, tmp_path):
     children: list[int] = []
     while time.time() < deadline and len(children) < 2:
         time.sleep(0.5)
-        children = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()]
+        children = [
+            int(p)
+            for p in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        ]
     assert len(children) >= 2, "the workers should be running"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     deadline = time.time() + 30
-    while time.time() < deadline and any(os.path.exists(f"/proc/{pid}") and "Z" not in open(f"/proc/{pid}/stat").read().split()[2] for pid in children):
+    while time.time() < deadline and any(
+        os.path.exists(f"/proc/{pid}") and "Z" not in open(f"/proc/{pid}/stat").read().split()[2] for pid in children
+    ):
         time.sleep(0.2)
-    alive = [pid for pid in children if os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z"]
+    alive = [
+        pid for pid in children if os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+    ]
     assert not alive, f"workers outlived the sweep: {alive}"

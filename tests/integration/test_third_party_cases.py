@@ -32,5 +32,7 @@ def test_a_case_that_reads_later_positions_but_says_causal_is_refused(cases):
     from interpbench.compiler import load_compiled
 
     load_compiled(cases.get_case("length-bidirectional"))  # agrees with RASP: accepted
-    with pytest.raises(InterpbenchError, match=r"disagrees with its RASP program .* register the case with causal=False"):
+    with pytest.raises(
+        InterpbenchError, match=r"disagrees with its RASP program .* register the case with causal=False"
+    ):
         load_compiled(cases.get_case("length-causal"))

@@ -20,10 +20,14 @@ ROOT = DOCS.parent
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
-@pytest.mark.parametrize("page", ["README.md", "benchmarks/README.md", *sorted(f"docs/{p.name}" for p in DOCS.glob("*.md"))])
+@pytest.mark.parametrize(
+    "page", ["README.md", "benchmarks/README.md", *sorted(f"docs/{p.name}" for p in DOCS.glob("*.md"))]
+)
 def test_relative_links_point_at_files_in_the_repository(page):
     """A link in the docs must reach a file a fresh clone has (not one left ignored)."""
-    tracked = set(subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split())
+    tracked = set(
+        subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    )
     path = ROOT / page
     for target in LINK.findall(path.read_text()):
         if "://" in target or target.startswith("mailto:"):

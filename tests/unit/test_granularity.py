@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from interpbench import graph as g
-from interpbench.plugins.metrics import edge_roc
 from interpbench.compiler.ground_truth import make_circuit
+from interpbench.plugins.metrics import edge_roc
 from interpbench.schemas import EdgeScore, Scores
 from interpbench.scoring import fold_edges, fold_scores
 
@@ -68,7 +68,9 @@ class StubTask:
 
 
 def scores(selected=None):
-    edges = [EdgeScore(sender=s, receiver=r, score=SCORES[key(s, r)]) for s, r in g.ComputationalGraph(1, 1, False).edges]
+    edges = [
+        EdgeScore(sender=s, receiver=r, score=SCORES[key(s, r)]) for s, r in g.ComputationalGraph(1, 1, False).edges
+    ]
     return Scores(level="edge", edges=edges, selected=selected)
 
 
@@ -142,7 +144,9 @@ def test_node_scores_are_scored_on_the_edges_their_circuits_induce():
     assert len(induced_edges({HEAD}, graph)) == 9
     # Ranking: E->OUT and P->OUT (negatives) above everything else, which ties at 0.7:
     # the ROC goes (0, 0) -> (2/6, 0) -> (1, 1), so the pessimistic AUROC is 0.
-    out = edge_roc(Scores(level="node", nodes={HEAD: 0.7}, selected=[HEAD]), StubTask({(E, Q), (E, V), (HEAD, OUT)}, "qkv"))
+    out = edge_roc(
+        Scores(level="node", nodes={HEAD: 0.7}, selected=[HEAD]), StubTask({(E, Q), (E, V), (HEAD, OUT)}, "qkv")
+    )
     assert out.values["edge_auroc"] == 0.0
     assert out.values["edge_tpr"] == 1.0 and out.values["edge_fpr"] == 1.0
 

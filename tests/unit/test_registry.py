@@ -3,8 +3,6 @@
 import sys
 
 import pytest
-
-from interpbench.errors import PluginError, UnknownName
 from plugin_fixtures import (
     BROKEN_IMPORT,
     DUPLICATE_METHOD,
@@ -17,6 +15,8 @@ from plugin_fixtures import (
     NOISY_HOOK,
     make_distribution,
 )
+
+from interpbench.errors import PluginError, UnknownName
 
 BUILTIN_METHODS = {"acdc", "eap", "eap-ig", "node-ablation", "edge-sp", "node-sp"}
 
@@ -147,8 +147,8 @@ def test_what_a_plugin_prints_in_its_hook_stays_out_of_stdout(installed, capsys)
 
 def test_the_builtins_list_matches_pyproject():
     import tomllib
-
     from conftest import REPO
+
     from interpbench.registry import BUILTIN_PLUGINS
 
     declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["entry-points"]["interpbench"]
@@ -191,7 +191,9 @@ def test_an_empty_vocabulary_is_refused(fresh_registry):
     class Empty:
         @hookimpl
         def register_cases(self, register):
-            register(name="empty-vocab", description="No tokens.", vocab=set(), max_seq_len=4, program=None, categorical=True)
+            register(
+                name="empty-vocab", description="No tokens.", vocab=set(), max_seq_len=4, program=None, categorical=True
+            )
 
     fresh_registry.add_plugin(Empty(), name="empty")
     assert "empty-vocab" not in {c.name for c in fresh_registry.cases()}

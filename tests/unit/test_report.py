@@ -17,8 +17,14 @@ AUROCS = {  # method -> case -> edge AUROC
 
 def record(case, method, auroc, seed=0):
     return RunResult(
-        case=case, loader="tracr", method=method, config={}, seed=seed, versions={},
-        metrics={"edge_auroc": auroc, "node_auroc": None}, created="2026-01-01T00:00:00+00:00",
+        case=case,
+        loader="tracr",
+        method=method,
+        config={},
+        seed=seed,
+        versions={},
+        metrics={"edge_auroc": auroc, "node_auroc": None},
+        created="2026-01-01T00:00:00+00:00",
     ).model_dump(mode="json")
 
 
@@ -79,7 +85,7 @@ def test_every_format_renders(results, fmt):
     if fmt == "csv":
         assert len(pd.read_csv(__import__("io").StringIO(text))) == 8
     if fmt == "html":
-        assert "src=\"data:image/png;base64," in text
+        assert 'src="data:image/png;base64,' in text
 
 
 def test_configurations_of_one_method_are_separate_rows(tmp_path):
@@ -110,8 +116,15 @@ def test_bootstrap_intervals_contain_the_statistic_and_shrink_with_more_cases(re
 
 def test_html_report_escapes_everything_and_reads_as_a_leaderboard(results):
     hostile = RunResult(
-        case="2", loader="tracr", method="acdc", config={}, seed=1, versions={}, status="failed",
-        error="<script>alert(1)</script> | broken\nline", created="2026-01-01T00:00:00+00:00",
+        case="2",
+        loader="tracr",
+        method="acdc",
+        config={},
+        seed=1,
+        versions={},
+        status="failed",
+        error="<script>alert(1)</script> | broken\nline",
+        created="2026-01-01T00:00:00+00:00",
     ).model_dump(mode="json")
     (results / "hostile.json").write_text(json.dumps(hostile))
     text, _ = render(results, "html")
@@ -135,7 +148,7 @@ def test_html_report_draws_each_methods_circuit(tmp_path):
     (tmp_path / "r.json").write_text(json.dumps(data))
     text, _ = render(tmp_path, "html")
     assert text.count("<svg") == 1
-    assert "#2e7d32" in text and "#ef6c00" in text and 'stroke-dasharray' in text  # found, false, missed
+    assert "#2e7d32" in text and "#ef6c00" in text and "stroke-dasharray" in text  # found, false, missed
     assert "1 found, 1 false, 1 missed" in text
 
 

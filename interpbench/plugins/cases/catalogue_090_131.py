@@ -315,9 +315,9 @@ def product_with_next():
 )
 def sum_with_previous():
     r = rasp_lib.rasp()
-    previous = r.SequenceMap(
-        lambda p, i: p if i > 0 else 0, rasp_lib.shift_by(1, r.tokens), r.indices
-    ).named("previous_or_zero")
+    previous = r.SequenceMap(lambda p, i: p if i > 0 else 0, rasp_lib.shift_by(1, r.tokens), r.indices).named(
+        "previous_or_zero"
+    )
     return r.SequenceMap(lambda t, p: int(t + p), r.tokens, previous).named("sum_with_previous")
 
 
@@ -682,9 +682,9 @@ def last_token_at_start():
 )
 def multiple_of_first():
     r = rasp_lib.rasp()
-    return r.SequenceMap(
-        lambda t, f: (1 if t % f == 0 else 0) if f != 0 else 0, r.tokens, _first_token()
-    ).named("multiple_of_first")
+    return r.SequenceMap(lambda t, f: (1 if t % f == 0 else 0) if f != 0 else 0, r.tokens, _first_token()).named(
+        "multiple_of_first"
+    )
 
 
 @case("117", "The sum of the last two tokens at every position.", vocab=_INTS_0_10, causal=False)

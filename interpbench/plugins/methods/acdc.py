@@ -41,7 +41,9 @@ class ACDCConfig(AblationConfig):
     """
 
     threshold: float = Field(0.01, ge=0, description="Remove an edge when the metric moves by less than this.")
-    metric: Literal["auto", "kl", "l2"] = Field("auto", description="Validation metric; auto picks the case's (KL or L2).")
+    metric: Literal["auto", "kl", "l2"] = Field(
+        "auto", description="Validation metric; auto picks the case's (KL or L2)."
+    )
     sweep: list[float] = Field(DEFAULT_SWEEP, description="Thresholds swept for the ROC (besides `threshold`).")
 
 

@@ -39,7 +39,9 @@ class EAPConfig(AblationConfig):
     relative_threshold: keep edges scoring at least this fraction of the best edge.
     """
 
-    relative_threshold: float = Field(0.01, ge=0, le=1, description="Keep edges scoring at least this fraction of the best.")
+    relative_threshold: float = Field(
+        0.01, ge=0, le=1, description="Keep edges scoring at least this fraction of the best."
+    )
     score: Literal["abs-mean", "interpbench"] = Field(
         "abs-mean",
         description="abs-mean: per-example attributions' absolute values averaged over examples; interpbench: "

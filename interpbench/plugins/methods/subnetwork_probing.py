@@ -43,7 +43,9 @@ class SPConfig(AblationConfig):
     epochs: int = Field(300, ge=1, le=100_000, description="Optimisation steps.")
     lr: float = Field(0.05, gt=0, description="Adam learning rate for the mask logits.")
     threshold: float = Field(0.5, ge=0, le=1, description="Keep items whose keep probability is at least this.")
-    sweep: list[float] = Field([], description="Further lambda_reg values (one training each) whose circuits make the ROC.")
+    sweep: list[float] = Field(
+        [], description="Further lambda_reg values (one training each) whose circuits make the ROC."
+    )
 
     @field_validator("sweep")
     @classmethod
