@@ -10,10 +10,9 @@ import click
 
 from interpbench import registry
 from interpbench.errors import InterpbenchError
-from interpbench.siit.hard import HIDDEN_EFFECT
-from interpbench.siit.hard import STRUCTURES as HARD_STRUCTURES
+from interpbench.siit.hard import HIDDEN_EFFECT, TRACK
 
-KINDS = ("cases", "loaders", "methods", "metrics")
+KINDS = ("cases", "loaders", "methods", "metrics", "structures")
 
 
 class Group(click.Group):
@@ -115,7 +114,7 @@ def _short(text: str, width: int = 70) -> str:
 @click.argument("kind", type=click.Choice(KINDS), default="methods")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(kind: str, as_json: bool) -> None:
-    """List registered cases, loaders, methods or metrics."""
+    """List registered cases, loaders, methods, metrics or hard-track structures."""
     items = getattr(registry, kind)()
     if as_json:
         _echo_json([i.model_dump(mode="json") for i in items])
@@ -137,6 +136,10 @@ def list_(kind: str, as_json: bool) -> None:
     elif kind == "methods":
         rows = [[m.name, m.level, m.plugin, _short(m.description)] for m in items]
         click.echo(_table(rows, ["method", "level", "plugin", "description"]))
+    elif kind == "structures":
+        rows = [[s.name, ", ".join(f"{r} (+{o})" for r, o in zip(s.roles, s.layer_offsets)), s.plugin,
+                 _short(s.description)] for s in items]  # fmt: skip
+        click.echo(_table(rows, ["structure", "roles (layer offset)", "plugin", "description"]))
     else:
         rows = [[i.name, i.plugin, _short(i.description)] for i in items]
         click.echo(_table(rows, [kind[:-1], "plugin", "description"]))
@@ -151,10 +154,11 @@ def plugins(as_json: bool) -> None:
         _echo_json([p.model_dump(mode="json") for p in items])
         return
     rows = [
-        [p.name, p.version or "", len(p.cases), ", ".join(p.loaders), ", ".join(p.methods), ", ".join(p.metrics)]
+        [p.name, p.version or "", len(p.cases), ", ".join(p.loaders), ", ".join(p.methods), ", ".join(p.metrics),
+         ", ".join(p.structures)]
         for p in items
-    ]
-    click.echo(_table(rows, ["plugin", "version", "cases", "loaders", "methods", "metrics"]))
+    ]  # fmt: skip
+    click.echo(_table(rows, ["plugin", "version", "cases", "loaders", "methods", "metrics", "structures"]))
 
 
 # --- running -----------------------------------------------------------------------------
@@ -559,8 +563,9 @@ def show_case(name: str, loader: str, as_json: bool, image: str | None, level: s
 @click.option(
     "--hard",
     "structure",
-    type=click.Choice(HARD_STRUCTURES),
-    help="Train the hard track's model of this structure (its preset under your --set values).",
+    metavar="STRUCTURE",
+    help=f"Train a hard-track model of this structure ({', '.join(TRACK)}, or any registered one; "
+    "its preset under your --set values).",
 )
 def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None, resume: bool,
           structure: str | None) -> None:  # fmt: skip
@@ -577,10 +582,12 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
     from interpbench.runner import make_config
     from interpbench.siit import zoo
     from interpbench.siit.config import SIITConfig
-    from interpbench.siit.hard import preset
+    from interpbench.siit.hard import names, preset
     from interpbench.siit.train import train as train_siit
 
     case = registry.get_case(case_name)
+    if structure:
+        _names(structure, names(), "structure")
     config = make_config(
         SIITConfig, {"seed": seed, **(preset(structure) if structure else {}), **parse_settings(settings)}
     )
@@ -729,9 +736,10 @@ def zoo(ctx: click.Context, as_json: bool, hard: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from interpbench.siit.correspondence import node_hook
+    from interpbench.siit.hard import names as hard_names
     from interpbench.siit.zoo import entries
 
-    rows = [r for st in HARD_STRUCTURES for r in entries(st)] if hard else entries()
+    rows = [r for st in hard_names() for r in entries(st)] if hard else entries()
     if as_json:
         _echo_json(rows)
         return
@@ -823,8 +831,7 @@ def zoo(ctx: click.Context, as_json: bool, hard: bool) -> None:
 @click.option(
     "--hard",
     "structures",
-    help=f"Build the hard track for these structures (comma list, or all: "
-    f"{', '.join(HARD_STRUCTURES)}) instead of the zoo.",
+    help=f"Build the hard track for these structures (comma list, or all: {', '.join(TRACK)}) instead of the zoo.",
 )
 def zoo_build(cases_arg: str, settings: tuple[str, ...], retry: bool, structures: str | None) -> None:
     """Train and certify a model for every case into the zoo (cheapest case first).
@@ -845,9 +852,9 @@ def zoo_build(cases_arg: str, settings: tuple[str, ...], retry: bool, structures
     cases = [registry.get_case(n) for n in names]
     chosen: tuple[str | None, ...] = (None,)
     if structures:
-        chosen = tuple(
-            HARD_STRUCTURES if structures == "all" else _names(structures, list(HARD_STRUCTURES), "structure")
-        )
+        from interpbench.siit.hard import names as hard_names
+
+        chosen = tuple(TRACK if structures == "all" else _names(structures, hard_names(), "structure"))
     bar = tqdm(total=len(cases) * len(chosen), desc="zoo", unit="model", file=sys.stderr)
 
     def done(o) -> None:

@@ -184,10 +184,10 @@ def render_hard_track() -> str:
     """The hard track's models: certificates, groups and every subset's measured effect."""
     from interpbench.siit import zoo
     from interpbench.siit.correspondence import Structure, node_hook
-    from interpbench.siit.hard import STRUCTURES
+    from interpbench.siit.hard import TRACK
     from interpbench.siit.store import read_meta
 
-    rows = [e for st in STRUCTURES for e in zoo.entries(st)]
+    rows = [e for st in TRACK for e in zoo.entries(st)]
     certified = [e for e in rows if e["passed"]]
 
     def num(v) -> str:

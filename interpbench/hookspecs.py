@@ -57,3 +57,15 @@ def register_metrics(register: Callable[..., None]) -> None:
     ``compute(scores, task)`` returns ``interpbench.MetricOutput`` (or a dict of
     floats): scalar values keyed like ``edge_auroc``, named sets and curves.
     """
+
+
+@hookspec
+def register_structures(register: Callable[..., None]) -> None:
+    """Register hard-track structures: one HL head implemented by a group of LL heads.
+
+    Call ``register(name=..., description=..., roles=(...), layer_offsets=(...), follows=...)``.
+    ``roles[0]`` is the HL head's own LL head; ``layer_offsets[i]`` puts member i that many
+    LL layers after it (0: a free head of the same layer). ``follows(resampled)`` takes one
+    bool per member (is it resampled from the source?) and says whether the output then
+    follows the source; all members resampled must follow it (that is the IIT intervention).
+    """

@@ -71,7 +71,7 @@ def load_interpbench_dir(case, *, seed: int = 0, options: dict[str, Any] | None 
 @hookimpl
 def register_loaders(register):
     from interpbench.siit import zoo
-    from interpbench.siit.hard import STRUCTURES
+    from interpbench.siit.hard import TRACK
 
     register(
         name="tracr",
@@ -88,7 +88,7 @@ def register_loaders(register):
         options=("model_dir",),
         cases=zoo.certified_cases,
     )
-    for structure in STRUCTURES:
+    for structure in TRACK:
         register(
             name=f"hard-{structure}",
             description=f"The hard track's {structure} model of the case: SIIT-trained, certified per subset "

@@ -29,8 +29,8 @@ from pydantic import ValidationError
 
 from interpbench import hookspecs
 from interpbench.errors import PluginError, UnknownName
-from interpbench.registry.specs import CaseSpec, LoaderSpec, MethodSpec, MetricSpec, Spec
-from interpbench.schemas import CaseInfo, LoaderInfo, MethodInfo, MetricInfo, PluginInfo
+from interpbench.registry.specs import CaseSpec, LoaderSpec, MethodSpec, MetricSpec, Spec, StructureSpec
+from interpbench.schemas import CaseInfo, LoaderInfo, MethodInfo, MetricInfo, PluginInfo, StructureInfo
 
 GROUP = "interpbench"
 BUILTIN_DISTRIBUTION = "interpbench"
@@ -42,12 +42,14 @@ BUILTIN_PLUGINS = {
     "loaders": "interpbench.plugins.loaders",
     "methods": "interpbench.plugins.methods",
     "metrics": "interpbench.plugins.metrics",
+    "structures": "interpbench.plugins.structures",
 }
 KINDS: dict[str, type[Spec]] = {
     "cases": CaseSpec,
     "loaders": LoaderSpec,
     "methods": MethodSpec,
     "metrics": MetricSpec,
+    "structures": StructureSpec,
 }
 
 
@@ -273,6 +275,11 @@ def metrics() -> list[MetricInfo]:
     return [spec.info() for spec in _sorted(_registry.items["metrics"])]
 
 
+def structures() -> list[StructureInfo]:
+    _registry.load()
+    return [spec.info() for spec in _sorted(_registry.items["structures"])]
+
+
 def plugins() -> list[PluginInfo]:
     _registry.load()
     return [
@@ -305,6 +312,10 @@ def get_method(name: str) -> MethodSpec:
 
 def get_metric(name: str) -> MetricSpec:
     return _registry.get("metrics", name)
+
+
+def get_structure(name: str) -> StructureSpec:
+    return _registry.get("structures", name)
 
 
 def case_specs() -> list[CaseSpec]:

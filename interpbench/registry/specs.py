@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from interpbench.schemas import CaseInfo, LoaderInfo, MethodInfo, MetricInfo, Value
+from interpbench.schemas import CaseInfo, LoaderInfo, MethodInfo, MetricInfo, StructureInfo, Value
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -98,6 +98,37 @@ class LoaderSpec(Spec):
         return LoaderInfo(
             name=self.name, description=self.description, plugin=self.plugin, granularity=self.granularity
         )
+
+
+class StructureSpec(Spec):
+    """A hard-track structure (see ``hookspecs.register_structures``)."""
+
+    roles: tuple[str, ...] = Field(min_length=2)
+    layer_offsets: tuple[int, ...]
+    follows: Callable[[tuple[bool, ...]], bool]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "StructureSpec":
+        if len(self.layer_offsets) != len(self.roles):
+            raise ValueError("layer_offsets needs one entry per role")
+        if self.layer_offsets[0] != 0 or any(not 0 <= o <= 3 for o in self.layer_offsets):
+            raise ValueError("layer_offsets start at 0 (the HL head's own LL head) and stay within 0..3")
+        try:
+            whole = bool(self.follows((True,) * len(self.roles)))
+        except Exception as e:
+            raise ValueError(f"follows raised on the whole group: {type(e).__name__}: {e}") from None
+        if not whole:
+            raise ValueError("follows must be true with every member resampled (the IIT intervention)")
+        return self
+
+    @property
+    def layer_stride(self) -> int:
+        """The LL layer stride its members need: room for the furthest offset before the next HL layer."""
+        return max(self.layer_offsets) + 1
+
+    def info(self) -> StructureInfo:
+        return StructureInfo(name=self.name, description=self.description, plugin=self.plugin,
+                             roles=list(self.roles), layer_offsets=list(self.layer_offsets))  # fmt: skip
 
 
 class MethodSpec(Spec):

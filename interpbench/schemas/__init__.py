@@ -52,6 +52,16 @@ class LoaderInfo(Strict):
     )
 
 
+class StructureInfo(Strict):
+    """A hard-track structure: the roles of its group's members and where they sit."""
+
+    name: str
+    description: str
+    plugin: str = ""
+    roles: list[str]
+    layer_offsets: list[int]
+
+
 class MethodInfo(Strict):
     """A circuit discovery method and the parameters it accepts."""
 
@@ -80,6 +90,7 @@ class PluginInfo(Strict):
     loaders: list[str] = []
     methods: list[str] = []
     metrics: list[str] = []
+    structures: list[str] = []
 
 
 # --- circuits and scores ---------------------------------------------------------------
@@ -222,6 +233,7 @@ PUBLIC_MODELS: dict[str, type[BaseModel]] = {
     for m in (
         CaseInfo,
         LoaderInfo,
+        StructureInfo,
         MethodInfo,
         MetricInfo,
         PluginInfo,

@@ -114,8 +114,10 @@ class SIITConfig(BaseModel):
     )
     checkpoint_every: int = Field(500, ge=1, description="Steps between checkpoints (what --resume continues from).")
     # the hard track (docs/hard-track.md)
-    structure: Literal["redundant", "backup", "cancelling"] | None = Field(
-        None, description="Implement one HL head by a group of LL heads with this structure (None: one head each)."
+    structure: str | None = Field(
+        None,
+        description="Implement one HL head by a group of LL heads with this registered structure "
+        "(interpbench list structures; None: one head each).",
     )
     structure_node: str | None = Field(
         None,

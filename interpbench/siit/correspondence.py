@@ -31,14 +31,6 @@ _MLP = re.compile(r"^blocks\.(\d+)\.hook_mlp_out$")
 _HEAD_IN = re.compile(r"^blocks\.(\d+)\.hook_([qkv])_input\[(\d+)\]$")
 _MLP_IN = re.compile(r"^blocks\.(\d+)\.hook_mlp_in$")
 
-#: the structures of the hard track, and what each member of a group does.
-STRUCTURES = ("redundant", "backup", "cancelling")
-ROLES = {
-    "redundant": ("copy", "copy", "copy"),
-    "backup": ("primary", "backup"),
-    "cancelling": ("positive", "positive", "negative"),
-}
-
 
 @dataclass(frozen=True)
 class NodeHook:
@@ -68,42 +60,37 @@ def all_nodes(cfg) -> list[str]:
 
 @dataclass(frozen=True)
 class Structure:
-    """One HL head implemented by a group of LL heads, and when the group's output follows
-    the source (``follows``, for a subset of members resampled together):
-
-    - ``redundant``: three parallel copies; any two resampled make the output follow the
-      source, any one alone changes nothing (a majority of three: with resample ablation
-      two parallel copies cannot each suffice, since a copy carrying the source value
-      looks exactly like a clean one to everything downstream);
-    - ``backup``: a primary head and a later head that reads it; resampling either alone
-      changes nothing (the backup is inert while the primary is clean and takes over when
-      the primary carries another input's value); both together follow the source;
-    - ``cancelling``: two positive heads and a negative one; the output follows the source
-      when more positive than negative members are resampled, so the negative head
-      offsets a positive one: resampling a positive head and the negative one together
-      changes nothing, though each of them is in the circuit.
-    """
+    """One HL head implemented by a group of LL heads (``members``, the HL head's own LL
+    head first), with the rule of a registered structure (``interpbench.registry``;
+    the built-ins are in ``interpbench.plugins.structures``) for which subsets of members,
+    resampled together, make the output follow the source."""
 
     kind: str
     hl_node: str
     members: tuple[str, ...]
 
     @property
+    def spec(self):
+        from interpbench import registry
+
+        return registry.get_structure(self.kind)
+
+    @property
     def roles(self) -> tuple[str, ...]:
-        return ROLES[self.kind]
+        return self.spec.roles
 
     def follows(self, subset: frozenset[str] | set[str]) -> bool:
-        chosen = [m in subset for m in self.members]
-        if self.kind == "redundant":
-            return sum(chosen) >= 2
-        if self.kind == "backup":
-            return all(chosen)
-        positive = sum(c for c, r in zip(chosen, self.roles) if r == "positive")
-        return positive > sum(c for c, r in zip(chosen, self.roles) if r == "negative")
+        return bool(self.spec.follows(tuple(m in subset for m in self.members)))
 
     def subsets(self) -> list[tuple[str, ...]]:
         """Every non-empty subset of the members (what the certificate measures)."""
         return [s for k in range(1, len(self.members) + 1) for s in itertools.combinations(self.members, k)]
+
+    def reads(self) -> list[tuple[str, str]]:
+        """(earlier member, later member) for members in different layers: a later member
+        reads the earlier ones (a backup reads its primary)."""
+        layer = {m: node_hook(m).layer for m in self.members}
+        return [(a, b) for a in self.members for b in self.members if layer[a] < layer[b]]
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "hl_node": self.hl_node, "members": list(self.members), "roles": list(self.roles)}
@@ -177,9 +164,9 @@ class Correspondence:
             return [g.head_in(node_hook(n).layer, node_hook(n).head, m[2]) for n in self.structure.members]
 
         edges = {(s, r) for e in hl_circuit.edges for s in senders(e.sender) for r in receivers(e.receiver)}
-        if self.structure is not None and self.structure.kind == "backup":
-            primary, backup = (node_hook(n) for n in self.structure.members)
-            edges |= {(primary.node, g.head_in(backup.layer, backup.head, qkv)) for qkv in "qkv"}
+        for earlier, later in self.structure.reads() if self.structure is not None else []:
+            site = node_hook(later)
+            edges |= {(earlier, g.head_in(site.layer, site.head, qkv)) for qkv in "qkv"}
         return make_circuit(edges, hl_circuit.level)
 
 
@@ -211,19 +198,29 @@ def build_correspondence(
 
 
 def place_structure(corr: Correspondence, kind: str, hl_node: str | None, ll_cfg) -> Structure:
-    """The group for ``hl_node``: its own LL head first, then the lowest free heads of the
-    same LL layer (``redundant``, ``cancelling``) or of the next one (``backup``)."""
-    if kind not in STRUCTURES:
-        raise ValueError(f"unknown structure {kind!r}; known: {', '.join(STRUCTURES)}")
+    """The group for ``hl_node``: its own LL head first, then for each further member the
+    lowest free head of the LL layer its ``layer_offset`` names (0: the same layer)."""
+    from interpbench import registry
+    from interpbench.errors import UnknownName
+
+    try:
+        spec = registry.get_structure(kind)
+    except UnknownName as e:
+        raise ValueError(str(e)) from None
     if hl_node not in corr.mapping or not _HEAD.match(hl_node or ""):
         raise ValueError(f"the structure's node must be a head of the HL circuit, not {hl_node!r}")
+    if corr.layer_stride < spec.layer_stride:
+        raise ValueError(
+            f"the {kind} structure puts a member {spec.layer_stride - 1} layer(s) after its HL head: "
+            f"use layer_stride {spec.layer_stride}"
+        )
     primary = node_hook(corr.mapping[hl_node])
     taken = set(corr.mapping.values())
-    layer = primary.layer + (1 if kind == "backup" else 0)
-    if kind == "backup" and corr.layer_stride < 2:
-        raise ValueError("a backup head needs a free layer after its primary: use layer_stride 2")
-    free = [g.head_out(layer, h) for h in range(ll_cfg.n_heads) if g.head_out(layer, h) not in taken]
-    need = len(ROLES[kind]) - 1
-    if len(free) < need:
-        raise ValueError(f"LL layer {layer} has {len(free)} free heads; the {kind} structure needs {need}")
-    return Structure(kind, hl_node, (primary.node, *free[:need]))
+    members = [primary.node]
+    for offset in spec.layer_offsets[1:]:
+        layer = primary.layer + offset
+        free = [g.head_out(layer, h) for h in range(ll_cfg.n_heads) if g.head_out(layer, h) not in taken | set(members)]
+        if not free:
+            raise ValueError(f"LL layer {layer} has no free head left for the {kind} structure")
+        members.append(free[0])
+    return Structure(kind, hl_node, tuple(members))

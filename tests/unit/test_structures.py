@@ -79,7 +79,32 @@ def test_a_sparse_model_keeps_the_circuit_and_leaves_the_rest_out():
 def test_impossible_placements_are_refused():
     with pytest.raises(ValueError, match="layer_stride 2"):
         build_correspondence(HL, HL_CIRCUIT, cfg(2, 4), structure="backup", structure_node=H0)
-    with pytest.raises(ValueError, match="free heads"):
+    with pytest.raises(ValueError, match="no free head"):
         build_correspondence(HL, HL_CIRCUIT, cfg(2, 2), structure="redundant", structure_node=H0)
     with pytest.raises(ValueError, match="must be a head"):
         build_correspondence(HL, HL_CIRCUIT, cfg(2, 4), structure="redundant", structure_node=g.mlp_out(0))
+
+
+def test_a_third_party_structure_is_registered_placed_and_scored(fresh_registry):
+    from interpbench import hookimpl
+
+    class FourCopies:
+        @hookimpl
+        def register_structures(self, register):
+            register(name="three-of-four", description="Four copies; any three carry the head.",
+                     roles=("copy",) * 4, layer_offsets=(0, 0, 0, 1), follows=lambda r: sum(r) >= 3)  # fmt: skip
+            register(name="never", description="Broken: the whole group does not follow the source.",
+                     roles=("a", "b"), layer_offsets=(0, 0), follows=lambda r: False)  # fmt: skip
+
+    fresh_registry.add_plugin(FourCopies(), name="four-copies")
+    assert "never" not in [s.name for s in fresh_registry.structures()]
+    assert any("never" in p and "every member resampled" in p for p in fresh_registry.problems())
+    corr = build_correspondence(HL, HL_CIRCUIT, cfg(2, 4), layer_stride=2, structure="three-of-four", structure_node=H0)
+    assert corr.structure.members == (H0, H1, H2, g.head_out(1, 0))
+    assert corr.structure.follows({H0, H1, H2}) and not corr.structure.follows({H0, H1})
+    # the member in the next layer reads the three before it
+    edges = corr.ll_circuit(HL_CIRCUIT).edge_set()
+    assert {(m, g.head_in(1, 0, "q")) for m in (H0, H1, H2)} <= edges
+    from interpbench.siit.hard import preset
+
+    assert preset("three-of-four")["layer_stride"] == 2
