@@ -14,7 +14,7 @@ from interpbench.schemas import SCHEMA_VERSION, RunResult
 CURVES = ("edge_roc", "node_roc")
 SCORE_COLUMNS = [
     "edge_auroc", "node_auroc", "edge_tpr", "edge_fpr", "node_tpr", "node_fpr", "faithfulness",
-    "edge_qkv_auroc", "edge_head_auroc", "edge_interpbench_auroc",
+    "edge_qkv_auroc", "edge_head_auroc", "edge_interpbench_auroc", "group_found", "group_selected",
 ]  # fmt: skip
 BOOTSTRAP_RESAMPLES = 10_000
 CIRCUIT_SETS = ("edge_tp", "edge_fp", "edge_fn")
@@ -210,6 +210,25 @@ def by_loader(frame: pd.DataFrame, metric: str = "edge_auroc") -> pd.DataFrame:
     return table.sort_values(loaders[0], ascending=False).rename_axis("method").reset_index()
 
 
+def group_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Hard track: per method variant and loader, the mean share of the structured group
+    ranked above every node outside the circuit (``group_found``) and in the method's own
+    circuit (``group_selected``), over the models that have a group."""
+    ok = frame[frame["status"] == "ok"] if not frame.empty else frame
+    if ok.empty or "group_found" not in ok or ok["group_found"].isna().all():
+        return pd.DataFrame()
+    ok = ok[ok["group_found"].notna()]
+    per_case = ok.groupby(["variant", "loader", "case"])[["group_found", "group_selected"]].mean().reset_index()
+    table = per_case.pivot_table(
+        index="variant", columns="loader", values=["group_found", "group_selected"], aggfunc="mean"
+    )
+    table.columns = [
+        f"{'ranked' if stat == 'group_found' else 'selected'} ({loader})" for stat, loader in table.columns
+    ]
+    table.insert(0, "models", per_case.groupby("variant")["case"].count())
+    return table.sort_index().rename_axis("method").reset_index()
+
+
 def vargha_delaney_a12(xs: list[float], ys: list[float]) -> float:
     """P(X > Y) + 0.5 P(X = Y) for X from xs and Y from ys: 0.5 means no effect."""
     greater = sum((x > y) + 0.5 * (x == y) for x in xs for y in ys)
@@ -340,15 +359,19 @@ def render(folder: str | Path, fmt: str = "markdown", metric: str = "edge_auroc"
     rulers = conventions(frame) if not frame.empty else pd.DataFrame()
     stats = pairwise(frame, metric) if not frame.empty else pd.DataFrame()
     loaders = by_loader(frame, metric)
+    groups = group_table(frame)
     failed = frame[frame["status"] == "failed"] if not frame.empty else frame
     if fmt == "csv":
         columns = [c for c in frame.columns if c not in (*CURVES, *CIRCUIT_SETS)]
         return frame[columns].to_csv(index=False), loaded.skipped
     if fmt == "html":
-        return _html(frame, board, rulers, stats, cases, failed, metric, loaders), loaded.skipped
+        return _html(frame, board, rulers, stats, cases, failed, metric, loaders, groups), loaded.skipped
     parts = [f"## Leaderboard ({len(frame)} runs)\n", to_markdown(board)]
     if not loaders.empty:
         parts += [f"\n## {metric} per loader, on the cases every loader has\n", to_markdown(loaders)]
+    if not groups.empty:
+        parts += ["\n## Structured groups found (share of members ranked above every node outside the circuit; "
+                  "share in the method's own circuit)\n", to_markdown(groups)]  # fmt: skip
     parts += [
         "\n## Edge AUROC under each scoring convention\n",
         to_markdown(rulers),
@@ -362,7 +385,7 @@ def render(folder: str | Path, fmt: str = "markdown", metric: str = "edge_auroc"
     return "\n".join(parts), loaded.skipped
 
 
-def _html(frame, board, rulers, stats, cases, failed, metric: str, loaders: pd.DataFrame | None = None) -> str:
+def _html(frame, board, rulers, stats, cases, failed, metric: str, loaders=None, groups=None) -> str:
     import tempfile
 
     from interpbench import report_html as h
@@ -389,6 +412,7 @@ def _html(frame, board, rulers, stats, cases, failed, metric: str, loaders: pd.D
                 if loaders is not None and not loaders.empty
                 else []
             ),
+            *([("Structured groups found", h.table(groups))] if groups is not None and not groups.empty else []),
             ("Edge AUROC under each scoring convention", h.table(rulers, {c: na for c in rulers.columns})),
             (f"Pairwise comparisons ({metric}: Wilcoxon signed-rank p, Vargha–Delaney A12)", h.table(stats)),
             (f"Per case: {metric}", h.table(cases, {c: na for c in cases.columns}, index=True)),

@@ -200,6 +200,29 @@ def faithfulness(scores: Scores, task: DiscoveryTask) -> MetricOutput:
     return MetricOutput(values={"circuit_metric": circuit_metric, "empty_metric": empty_metric, "faithfulness": value})
 
 
+def group_found(scores: Scores, task: DiscoveryTask) -> MetricOutput:
+    """On a hard-track model: how much of its structured group the method sees.
+    ``group_found`` is the share of the group's members scored above every node outside
+    the circuit (node scores; an edge method's node score is its best edge's), and
+    ``group_selected`` the share in the method's own circuit. Empty on other models."""
+    members = task.loaded.info.get("group") or []
+    if not members:
+        return MetricOutput()
+    nodes = task.graph.nodes
+    truth = set(circuit_nodes(task.ground_truth.edge_set(), nodes))
+    scored = node_scores(scores, nodes)
+    best_outside = max((scored[n] for n in nodes if n not in truth), default=float("-inf"))
+    found = [m for m in members if scored[m] > best_outside]
+    out = MetricOutput(
+        values={"group_found": len(found) / len(members)},
+        sets={"group_missed": [m for m in members if m not in found]},
+    )
+    selected = selected_nodes(scores, nodes)
+    if selected is not None:
+        out.values["group_selected"] = sum(m in selected for m in members) / len(members)
+    return out
+
+
 @hookimpl
 def register_metrics(register):
     register(
@@ -216,4 +239,9 @@ def register_metrics(register):
         name="faithfulness",
         description="The found circuit's metric against the full model (0) and the empty circuit.",
         compute=faithfulness,
+    )
+    register(
+        name="group-found",
+        description="Hard track: the share of the structured group a method ranks above every node outside the circuit.",
+        compute=group_found,
     )

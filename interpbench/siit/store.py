@@ -111,6 +111,7 @@ def load_trained(case, directory: str | Path):
             "origin": f"SIIT-trained ({directory})",
             "siit_dir": str(directory),
             "structure": (meta["correspondence"].get("structure") or {}).get("kind"),
+            "group": (meta["correspondence"].get("structure") or {}).get("members"),
             "passed": meta.get("passed"),
             "seed": meta.get("seed"),
             "steps": meta.get("steps"),

@@ -83,3 +83,15 @@ def test_the_hard_listing_names_each_models_group():
     rows = json.loads(proc.stdout)
     assert {(r["case"], r["structure"]) for r in rows if r["passed"]} == set(MODELS)
     assert all(r["group"]["roles"] == ["primary", "backup"] for r in rows if r["structure"] == "backup")
+
+
+def test_a_backup_head_fools_one_at_a_time_ablation_where_the_plain_model_does_not():
+    import interpbench
+
+    case = next(c for c, st in SAMPLE if st == "backup")
+    plain = interpbench.run(case=case, method="node-ablation", loader="siit", n_examples=200)
+    hard = interpbench.run(case=case, method="node-ablation", loader="hard-backup", n_examples=200)
+    assert "group_found" not in plain.metrics  # no group on a zoo model
+    # ablating the primary or the backup alone changes nothing, so neither stands out
+    assert hard.metrics["group_found"] < 1 and set(hard.sets["group_missed"])
+    assert hard.metrics["node_auroc"] < plain.metrics["node_auroc"]
