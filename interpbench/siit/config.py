@@ -137,7 +137,7 @@ class SIITConfig(BaseModel):
     )
     # LL shape
     n_layers: int | None = Field(
-        None, ge=1, description="Override of the LL layer count (at least stride x HL layers)."
+        None, ge=1, description="LL layers at least (the model gets at least layer_stride x the HL model's layers)."
     )
     n_heads: int | None = Field(None, ge=1, description="Override of the LL heads per layer.")
     compression_ratio: float | None = Field(None, gt=0, description="Override of the case's ratio.")
@@ -174,7 +174,7 @@ def ll_shape(hl_cfg: Any, case: str, config: SIITConfig | None = None) -> dict[s
     if config.d_model is not None:
         d_model = config.d_model
     return {
-        "n_layers": config.n_layers or max(2, config.layer_stride * hl_cfg.n_layers),
+        "n_layers": max(config.n_layers or 2, config.layer_stride * hl_cfg.n_layers),
         "n_heads": n_heads,
         "d_head": d_head,
         "d_model": d_model,

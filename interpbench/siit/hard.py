@@ -4,8 +4,8 @@ circuit discovery (docs/hard-track.md).
 Its models are the registered structures' (``interpbench list structures``; the built-ins
 ``redundant``, ``backup`` and ``cancelling`` in ``interpbench.plugins.structures``), each
 trained with SIIT on top of the zoo's defaults, plus ``sparse``: the circuit in an LL
-model with twice the layers and eight heads per layer, so that most of the graph is not in
-the circuit.
+model of at least four layers (twice the HL model's, the circuit's layers spread over them)
+and eight heads per layer, so that most of the graph is not in the circuit.
 
 What "in the circuit" means: every member of a group is in it (each is needed for some
 ablation to behave as the HL model says), and the certificate measures every subset of
@@ -19,7 +19,7 @@ from typing import Any
 #: the shipped hard track (each has a loader, ``hard-<name>``, and a zoo folder)
 TRACK = ("redundant", "backup", "cancelling", "sparse")
 #: settings of the models without a group
-UNGROUPED = {"sparse": {"layer_stride": 2, "n_heads": 8}}
+UNGROUPED = {"sparse": {"layer_stride": 2, "n_layers": 4, "n_heads": 8}}
 #: Measured on case 13's redundant model: weight 1 left a subset that must change nothing at
 #: KL 0.015 after 1,100 steps, weight 10 slowed everything else, weight 3 met the bound in 1,900.
 MATCH_WEIGHT = 3.0
