@@ -148,17 +148,18 @@ def list_(kind: str, as_json: bool) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def plugins(as_json: bool) -> None:
-    """List loaded plugin distributions and what each registered."""
+    """List plugin distributions, what each registered, and what went wrong with any that
+    failed to load (they are listed too, with the reason)."""
     items = registry.plugins()
     if as_json:
         _echo_json([p.model_dump(mode="json") for p in items])
         return
     rows = [
         [p.name, p.version or "", len(p.cases), ", ".join(p.loaders), ", ".join(p.methods), ", ".join(p.metrics),
-         ", ".join(p.structures)]
+         ", ".join(p.structures), _short("; ".join(p.problems), 80) if p.problems else "ok"]
         for p in items
     ]  # fmt: skip
-    click.echo(_table(rows, ["plugin", "version", "cases", "loaders", "methods", "metrics", "structures"]))
+    click.echo(_table(rows, ["plugin", "version", "cases", "loaders", "methods", "metrics", "structures", "status"]))
 
 
 # --- running -----------------------------------------------------------------------------

@@ -59,6 +59,7 @@ class _Plugin:
     version: str | None
     modules: list[str]
     provided: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    problems: list[str] = field(default_factory=list)  # what went wrong with it (then it is partly or not loaded)
 
 
 class Registry:
@@ -91,7 +92,9 @@ class Registry:
                 except _UserInterrupt:
                     raise KeyboardInterrupt from None
                 except (Exception, SystemExit, KeyboardInterrupt) as e:  # noqa: BLE001 - a broken plugin must not take us down
-                    self._problem(f"plugin {dist!r} ({ep.name} = {ep.value}) failed to import: {_short(e)}")
+                    failed = self.plugins.setdefault(dist, _Plugin(dist, ep.dist.version if ep.dist else None, []))
+                    failed.modules.append(ep.value)
+                    self._problem(f"plugin {dist!r} ({ep.name} = {ep.value}) failed to import: {_short(e)}", failed)
                     continue
                 self.add(module, distribution=dist, version=ep.dist.version if ep.dist else None)
             if not found_builtins:  # a source checkout without an install: the built-ins all the same
@@ -105,13 +108,13 @@ class Registry:
         try:
             self.pm.register(module, name=f"{distribution}:{getattr(module, '__name__', id(module))}")
         except (ValueError, pluggy.PluginValidationError) as e:  # a hookimpl the spec does not allow
-            self._problem(f"plugin {distribution!r} could not be registered: {_plugin_error(e)}")
+            self._problem(f"plugin {distribution!r} could not be registered: {_plugin_error(e)}", plugin)
             return
         try:
             self.pm.check_pending()  # a hook no spec declares (a misspelt name) is this plugin's
         except pluggy.PluginValidationError as e:
             self.pm.unregister(module)
-            self._problem(f"plugin {distribution!r} could not be registered: {_plugin_error(e)}")
+            self._problem(f"plugin {distribution!r} could not be registered: {_plugin_error(e)}", plugin)
             return
         others = [p for p in self.pm.get_plugins() if p is not module]
         for kind, spec_type in KINDS.items():
@@ -123,7 +126,7 @@ class Registry:
             except _UserInterrupt:
                 raise KeyboardInterrupt from None
             except (Exception, SystemExit, KeyboardInterrupt) as e:  # noqa: BLE001
-                self._problem(f"plugin {distribution!r} failed in register_{kind}: {_short(e)}")
+                self._problem(f"plugin {distribution!r} failed in register_{kind}: {_short(e)}", plugin)
 
     def _registrar(self, kind: str, spec_type: type[Spec], plugin: _Plugin) -> Callable[..., None]:
         def register(**fields: Any) -> None:
@@ -135,22 +138,25 @@ class Registry:
                 where = ".".join(str(p) for p in first["loc"]) or "input"
                 self._problem(
                     f"plugin {plugin.distribution!r} registered an invalid {kind[:-1]} "
-                    f"{label!r}: {where}: {first['msg']}"
+                    f"{label!r}: {where}: {first['msg']}",
+                    plugin,
                 )
                 return
             except TypeError as e:
-                self._problem(f"plugin {plugin.distribution!r}: invalid {kind[:-1]} {label!r}: {e}")
+                self._problem(f"plugin {plugin.distribution!r}: invalid {kind[:-1]} {label!r}: {e}", plugin)
                 return
             existing = self.items[kind].get(spec.name)
             if existing is not None:
                 if existing.plugin == plugin.distribution:
                     self._problem(
-                        f"plugin {plugin.distribution!r} registered {kind[:-1]} {spec.name!r} twice; the first stands"
+                        f"plugin {plugin.distribution!r} registered {kind[:-1]} {spec.name!r} twice; the first stands",
+                        plugin,
                     )
                 else:
                     self._problem(
                         f"plugin {plugin.distribution!r} registered {kind[:-1]} {spec.name!r}, "
-                        f"already provided by {existing.plugin!r}; ignored"
+                        f"already provided by {existing.plugin!r}; ignored",
+                        plugin,
                     )
                 return
             self.items[kind][spec.name] = spec
@@ -158,8 +164,10 @@ class Registry:
 
         return register
 
-    def _problem(self, message: str) -> None:
+    def _problem(self, message: str, plugin: _Plugin | None = None) -> None:
         self.problems.append(message)
+        if plugin is not None:
+            plugin.problems.append(message)
         if os.environ.get("INTERPBENCH_STRICT_PLUGINS", "") not in ("", "0"):
             raise PluginError(message)
         print(f"interpbench: warning: {message}", file=sys.stderr)
@@ -287,6 +295,7 @@ def plugins() -> list[PluginInfo]:
             name=p.distribution,
             version=p.version,
             module=", ".join(p.modules),
+            problems=list(p.problems),
             **p.provided,
         )
         for p in sorted(_registry.plugins.values(), key=lambda p: p.distribution)

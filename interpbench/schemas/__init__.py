@@ -91,6 +91,7 @@ class PluginInfo(Strict):
     methods: list[str] = []
     metrics: list[str] = []
     structures: list[str] = []
+    problems: list[str] = Field([], description="Why it is not (or only partly) loaded; empty when it loaded cleanly.")
 
 
 # --- circuits and scores ---------------------------------------------------------------

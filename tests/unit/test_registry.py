@@ -52,6 +52,10 @@ def test_broken_import_is_named_and_the_rest_still_loads(installed, capsys):
     assert "'broken-plugin'" in problem and "ModuleNotFoundError" in problem
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "broken-plugin" in err[0]
+    # `interpbench plugins` lists it too, with the reason, instead of leaving it out
+    (broken,) = [p for p in registry.plugins() if p.name == "broken-plugin"]
+    assert broken.methods == [] and "ModuleNotFoundError" in broken.problems[0]
+    assert all(not p.problems for p in registry.plugins() if p.name == "interpbench")
 
 
 def test_invalid_registration_is_refused_by_name(installed):
