@@ -64,15 +64,30 @@ def calling(spec, kind: str, fn, *args, **kwargs):
             return fn(*args, **kwargs)
     except InterpbenchError:
         raise
+    except ValidationError as e:  # a schema the plugin built wrongly: say where, in one line
+        raise PluginFailed(
+            f"{kind} {spec.name!r} (plugin {spec.plugin!r}) built an invalid {validation_summary(e)}"
+        ) from e
     except Exception as e:  # noqa: BLE001 - any plugin bug ends up here, named
         raise PluginFailed(f"{kind} {spec.name!r} (plugin {spec.plugin!r}) failed: {type(e).__name__}: {e}") from e
 
 
+def validation_summary(e: ValidationError) -> str:
+    """``Scores: edges.3.score: Input should be a valid number (got 'x'); 2 more errors``."""
+    errors = e.errors()
+    first = errors[0]
+    where = ".".join(str(p) for p in first["loc"]) or "input"
+    got = f" (got {first['input']!r:.60})" if "input" in first and not isinstance(first["input"], dict) else ""
+    more = f"; {len(errors) - 1} more error{'s' * (len(errors) > 2)}" if len(errors) > 1 else ""
+    return f"{e.title}: {where}: {first['msg']}{got}{more}"
+
+
 def as_scores(raw: Any, method: str, task) -> Scores:
     """Validate what a method returned: every edge (or node) of the graph, scored."""
-    from interpbench.graph import split_edge_key
+    from interpbench.graph import edge_key, split_edge_key
 
     spec = registry.get_method(method)
+    who = f"method {method!r} (plugin {spec.plugin!r})"
     if isinstance(raw, dict):  # the plain form: {"sender->receiver": score} or {node: score}
         try:
             if spec.level == "node":
@@ -80,19 +95,26 @@ def as_scores(raw: Any, method: str, task) -> Scores:
             else:
                 edges = [(split_edge_key(k) if isinstance(k, str) else k, v) for k, v in raw.items()]
                 raw = Scores(level="edge", edges=[EdgeScore(sender=s, receiver=r, score=v) for (s, r), v in edges])
-        except (ValidationError, ValueError, TypeError) as e:
-            raise InterpbenchError(f"method {method!r} returned invalid scores: {str(e).splitlines()[0]}") from None
+        except ValidationError as e:
+            raise InterpbenchError(f"{who} returned invalid scores: {validation_summary(e)}") from None
+        except (ValueError, TypeError) as e:
+            raise InterpbenchError(f"{who} returned invalid scores: {str(e).splitlines()[0]}") from None
     if not isinstance(raw, Scores):
-        raise InterpbenchError(f"method {method!r} returned {type(raw).__name__}, not Scores")
+        raise InterpbenchError(f"{who} returned {type(raw).__name__}, not Scores")
     if raw.level != spec.level:
-        raise InterpbenchError(f"method {method!r} is declared {spec.level}-level but returned {raw.level} scores")
+        raise InterpbenchError(f"{who} is declared {spec.level}-level but returned {raw.level} scores")
     expected = set(task.graph.edges) if raw.level == "edge" else set(task.graph.nodes)
     got = {(e.sender, e.receiver) for e in raw.edges} if raw.level == "edge" else set(raw.nodes)
     if got != expected:
         missing, extra = expected - got, got - expected
+
+        def name(item) -> str:
+            return edge_key(*item) if isinstance(item, tuple) else str(item)
+
+        examples = ", ".join(sorted(map(name, missing))[:2] or sorted(map(name, extra))[:2])
         raise InterpbenchError(
-            f"method {method!r} must score every {raw.level} of the graph: "
-            f"{len(missing)} missing, {len(extra)} unknown (e.g. {sorted(map(str, missing or extra))[:2]})"
+            f"{who} must score every {raw.level} of the graph: {len(missing)} missing, {len(extra)} unknown "
+            f"(e.g. {examples})"
         )
     return raw
 

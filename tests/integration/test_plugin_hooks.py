@@ -102,8 +102,29 @@ def test_a_method_missing_edges_is_refused(fresh_registry):
             )
 
     fresh_registry.add_plugin(Partial(), name="partial-plugin")
-    with pytest.raises(interpbench.errors.InterpbenchError, match="must score every edge"):
+    with pytest.raises(interpbench.errors.InterpbenchError, match="must score every edge") as caught:
         interpbench.run(case="3", method="partial")
+    message = str(caught.value)
+    assert "plugin 'partial-plugin'" in message and "(e.g. blocks.0.attn.hook_result[0]->" in message  # edge keys
+    assert "('" not in message
+
+
+def test_an_invalid_score_names_the_plugin_and_where(fresh_registry):
+    class Config(BaseModel):
+        model_config = {"extra": "forbid"}
+
+    class NotANumber:
+        @hookimpl
+        def register_methods(self, register):
+            register(name="nan-ish", description="Scores an edge with text.", level="edge", config=Config,
+                     run=lambda task, config: {"hook_embed->blocks.0.hook_mlp_in": "high"})  # fmt: skip
+
+    fresh_registry.add_plugin(NotANumber(), name="text-scores")
+    with pytest.raises(interpbench.errors.InterpbenchError) as caught:
+        interpbench.run(case="3", method="nan-ish")
+    message = str(caught.value)
+    assert "plugin 'text-scores'" in message and "score" in message and "'high'" in message
+    assert "\n" not in message and "validation error for" not in message
 
 
 HOOKS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("register_")]
