@@ -168,6 +168,36 @@ def run_sweep(
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    with _only_sweep_in(out):
+        return _run_sweep(specs, out, jobs, progress, executor, address, timeout, retry_failed)
+
+
+LOCK = ".interpbench-sweep.lock"
+
+
+@contextlib.contextmanager
+def _only_sweep_in(out: Path):
+    """One sweep per folder at a time: a second one would repeat the first one's runs. The
+    lock is the kernel's (``flock``), so a sweep that is killed leaves none behind."""
+    import fcntl
+
+    with open(out / LOCK, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "?"
+            raise ValueError(
+                f"another sweep (pid {holder}) is writing to {out}; wait for it, or use another --out"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        yield
+
+
+def _run_sweep(specs, out: Path, jobs, progress, executor, address, timeout, retry_failed) -> SweepSummary:
     started = time.time()
     summary = SweepSummary()
     todo = []

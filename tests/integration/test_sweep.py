@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from interpbench import hookimpl
 from interpbench.schemas import RunResult
+from interpbench import sweep as sweep_module
 from interpbench.sweep import grid, run_sweep
 
 ARGS = ["--cases", "3", "--methods", "node-ablation,eap", "--seeds", "0,1,2", "--examples", "64"]
@@ -56,7 +57,8 @@ def test_killed_sweep_resumes_with_every_record_exactly_once(tmp_path):
     assert sorted((r.method, r.seed) for r in results) == sorted(
         (m, s) for m in ("eap", "node-ablation") for s in (0, 1, 2)
     )
-    assert not [p for p in out.iterdir() if p.name.startswith(".")], "no temporary files left behind"
+    leftovers = [p for p in out.iterdir() if p.name.startswith(".") and p.name != sweep_module.LOCK]
+    assert not leftovers, "no temporary files left behind"
 
     again = sweep(out)
     stdout, _ = again.communicate(timeout=120)
@@ -157,3 +159,26 @@ def test_cases_available_runs_each_loader_on_the_cases_it_has_models_for(tmp_pat
     assert result.exit_code == 0, result.output
     records = [RunResult.model_validate_json(p.read_text()) for p in tmp_path.glob("*.json")]
     assert sorted(r.case for r in records) == ["3", "8"]  # a name that is not a compilable case is left out
+
+
+def test_a_second_sweep_on_the_same_folder_is_refused_in_one_line(tmp_path):
+    import fcntl
+
+    from interpbench.sweep import LOCK
+
+    tmp_path.mkdir(exist_ok=True)
+    with open(tmp_path / LOCK, "a+") as held:  # as a running sweep holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("12345")
+        held.flush()
+        proc = subprocess.run(
+            [sys.executable, "-m", "interpbench.cli", "sweep", "--cases", "3", "--methods", "node-ablation",
+             "--examples", "16", "--out", str(tmp_path)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert proc.returncode != 0
+    assert "another sweep (pid 12345) is writing to" in proc.stderr and "Traceback" not in proc.stderr
+    assert not list(tmp_path.glob("*.json"))
+    # once it is released (the sweep ended or was killed), the folder is free again
+    summary = run_sweep(grid(["3"], ["node-ablation"], ["tracr"], [0], n_examples=16), tmp_path)
+    assert summary.ran == 1
