@@ -11,8 +11,8 @@ import pytest
 from pydantic import BaseModel
 
 from interpbench import hookimpl
-from interpbench.schemas import RunResult
 from interpbench import sweep as sweep_module
+from interpbench.schemas import RunResult
 from interpbench.sweep import grid, run_sweep
 
 ARGS = ["--cases", "3", "--methods", "node-ablation,eap", "--seeds", "0,1,2", "--examples", "64"]
