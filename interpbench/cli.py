@@ -269,6 +269,8 @@ def _names(raw: str, available: list[str], kind: str) -> list[str]:
     if raw == "all":
         return available
     names = [n.strip() for n in raw.split(",") if n.strip()]
+    if not names:
+        raise InterpbenchError(f"expected a comma list of {kind} names (or all), not {raw!r}")
     for name in names:
         if name not in available:
             from interpbench.errors import UnknownName
@@ -368,8 +370,8 @@ def sweep(
         raise InterpbenchError(f"--seeds must be a comma list of integers in 0..2**32-1, not {seeds!r}") from None
     if executor == "local" and address:
         raise InterpbenchError("--address is for --executor ray")
-    if not ((case_names or cases == "available") and method_names and loader_names):
-        raise InterpbenchError("--cases, --methods and --loaders each need at least one name")
+    if not case_names and cases == "zoo":
+        raise InterpbenchError("--cases zoo: the zoo has no certified model")
     try:
         if cases == "available":  # each loader with its own cases
             specs = [spec for name in loader_names for spec in grid(
@@ -587,8 +589,10 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
     from interpbench.siit.train import train as train_siit
 
     case = registry.get_case(case_name)
-    if structure:
-        _names(structure, names(), "structure")
+    if structure is not None and structure not in names():  # one structure, by its name
+        from interpbench.errors import UnknownName
+
+        raise UnknownName("structure", structure, names())
     config = make_config(
         SIITConfig, {"seed": seed, **(preset(structure) if structure else {}), **parse_settings(settings)}
     )
@@ -852,7 +856,7 @@ def zoo_build(cases_arg: str, settings: tuple[str, ...], retry: bool, structures
     names = available if cases_arg == "all" else _names(cases_arg, available, "case")
     cases = [registry.get_case(n) for n in names]
     chosen: tuple[str | None, ...] = (None,)
-    if structures:
+    if structures is not None:
         from interpbench.siit.hard import names as hard_names
 
         chosen = tuple(TRACK if structures == "all" else _names(structures, hard_names(), "structure"))

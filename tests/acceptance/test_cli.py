@@ -89,7 +89,7 @@ def test_run_table_and_set(tmp_path):
         (["run", "--case", "3", "--method", "eap", "--out", ""], "an empty path is not a place to write"),
         (["run", "--case", "3", "--method", "eap", "--seed", "9" * 30], "is not in the range"),
         (["run", "--case", "3", "--method", "eap", "--examples", "1000000000"], "is not in the range"),
-        (["sweep", "--cases", "3", "--methods", ",", "--out", "x"], "each need at least one name"),
+        (["sweep", "--cases", "3", "--methods", ",", "--out", "x"], "expected a comma list of method names"),
         (
             ["sweep", "--cases", "3", "--methods", "eap", "--address", "h:1", "--out", "x"],
             "--address is for --executor ray",
