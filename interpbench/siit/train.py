@@ -170,13 +170,33 @@ def prepare(case, config: SIITConfig, compiled=None) -> _Setup:
     return _Setup(case, compiled, hl, categorical, ll_cfg, corr, train_x, train_y, eval_data, info)
 
 
+#: A structure on a head whose interchange changes the HL output at fewer positions than
+#: this could hardly be seen (case 67's only head is constant over the data: 0).
+MIN_CONTRAST = 0.05
+
+
 def most_decisive_head(data: EvalData, corr: Correspondence) -> str:
     """The HL head of the circuit whose interchange changes the HL output at the most
     positions (where a structure on it is most visible)."""
-    heads = [n for n in corr.hl_nodes if node_hook(n).head is not None]
-    if not heads:
+    contrast = {n: contrast_of(data, n) for n in corr.hl_nodes if node_hook(n).head is not None}
+    if not contrast:
         raise ValueError("the circuit has no attention head to give a structure")
-    return max(heads, key=lambda n: ((data.hl_iit[n] != data.hl_base)[:, 1:].float().mean().item(), n))
+    best = max(contrast, key=lambda n: (contrast[n], n))
+    if contrast[best] < MIN_CONTRAST:
+        raise ValueError(
+            f"no head of the circuit changes the HL output when interchanged at {MIN_CONTRAST:.0%} of positions or more "
+            f"(the best: {contrast[best]:.1%}), so a structure on it could not be seen"
+        )
+    return best
+
+
+def contrast_of(data: EvalData, hl_node: str) -> float:
+    """The share of positions where taking the node from the source changes the HL output."""
+    if data.categorical:
+        differs = data.hl_iit[hl_node] != data.hl_base
+    else:
+        differs = (data.hl_iit[hl_node] - data.hl_base).abs() >= 0.05
+    return differs[:, 1:].float().mean().item()
 
 
 def plain_copy(model):

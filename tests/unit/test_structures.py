@@ -108,3 +108,21 @@ def test_a_third_party_structure_is_registered_placed_and_scored(fresh_registry)
     from interpbench.siit.hard import preset
 
     assert preset("three-of-four")["layer_stride"] == 2
+
+
+def test_a_structure_is_refused_on_a_head_whose_interchange_changes_nothing():
+    import torch
+
+    from interpbench.siit.evaluate import EvalData
+    from interpbench.siit.train import most_decisive_head
+
+    corr = build_correspondence(HL, HL_CIRCUIT, cfg(2, 4))
+    labels = torch.randint(3, (8, 5))
+    same = EvalData(base=labels, source=labels, categorical=True, hl_base=labels, hl_iit={H0: labels.clone(),
+                    g.mlp_out(0): labels.clone()})  # fmt: skip
+    with pytest.raises(ValueError, match="could not be seen"):  # case 67: its only head is constant over the data
+        most_decisive_head(same, corr)
+    changed = labels.clone()
+    changed[:, 1:] = (labels[:, 1:] + 1) % 3
+    same.hl_iit[H0] = changed
+    assert most_decisive_head(same, corr) == H0
