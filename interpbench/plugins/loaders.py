@@ -45,9 +45,9 @@ def load_siit(case, *, seed: int = 0, options: dict[str, Any] | None = None, str
     directory = model_dir or zoo.find(case.name, structure)
     if directory is None:
         shipped = ", ".join(zoo.certified_cases(structure)) or "none"
-        how = f"--set structure={structure}" if structure else ""
+        how = f" --hard {structure}" if structure else ""
         raise InterpbenchError(
-            f"no trained model for case {case.name}: train one with `interpbench train --case {case.name}{how and ' ' + how}` "
+            f"no trained model for case {case.name}: train one with `interpbench train --case {case.name}{how}` "
             f"or pass --model-dir (the {'hard track ' + structure if structure else 'zoo'} has cases {shipped})"
         )
     try:

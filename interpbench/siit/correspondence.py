@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from interpbench import graph as g
 from interpbench.schemas import Circuit
@@ -106,11 +106,12 @@ class Correspondence:
     ll_resid_post: str = ""
     layer_stride: int = 1
     structure: Structure | None = None
-    unmapped: list[str] = field(init=False)
 
-    def __post_init__(self) -> None:
+    @property
+    def unmapped(self) -> list[str]:
+        """The LL nodes outside the circuit (SIIT trains them to be irrelevant)."""
         in_circuit = set(self.in_circuit)
-        self.unmapped = [n for n in self.ll_nodes if n not in in_circuit]
+        return [n for n in self.ll_nodes if n not in in_circuit]
 
     @property
     def hl_nodes(self) -> list[str]:
@@ -193,7 +194,6 @@ def build_correspondence(
         raise ValueError(f"HL nodes without an LL counterpart: {missing}")
     if structure is not None:
         corr.structure = place_structure(corr, structure, structure_node, ll_cfg)
-    corr.__post_init__()
     return corr
 
 

@@ -222,21 +222,30 @@ def _structure(ll_model, correspondence: Correspondence, data: EvalData, ll_base
         return {}
     metric = validation_metric(ll_base, data.categorical)
     follow_target, base_target = data.hl_iit[st.hl_node], data.hl_base
-    accuracy, effects = {}, {}
+    accuracy, effects, hidden = {}, {}, []
     for subset in st.subsets():
         out = patched_forward(ll_model, data.base, hooks_for(subset), src)
-        target = follow_target if st.follows(set(subset)) else base_target
-        accuracy[subset_name(subset)] = matches(out, target, data.categorical, atol).float().mean().item()
-        effects[subset_name(subset)] = float(metric(out))
-    differs = (follow_target != base_target) if data.categorical else (follow_target - base_target).abs() >= atol
-    hidden = [effects[subset_name(subset)] for subset in st.subsets() if not st.follows(set(subset))]
+        follows, name = st.follows(set(subset)), subset_name(subset)
+        accuracy[name] = (
+            matches(out, follow_target if follows else base_target, data.categorical, atol).float().mean().item()
+        )
+        effects[name] = float(metric(out))
+        if not follows:
+            hidden.append(effects[name])
     return {
         "structure_accuracy": min(accuracy.values()),
         "structure_per_subset": accuracy,
         "structure_effects": effects,
         "structure_hidden_effect": max(hidden, default=0.0),
-        "structure_contrast": differs[:, 1:].float().mean().item(),
+        "structure_contrast": contrast_of(data, st.hl_node, atol),
     }
+
+
+def contrast_of(data: EvalData, hl_node: str, atol: float = 0.05) -> float:
+    """The share of positions where taking the node from the source changes the HL output."""
+    new, old = data.hl_iit[hl_node], data.hl_base
+    differs = new != old if data.categorical else (new - old).abs() >= atol
+    return differs[:, 1:].float().mean().item()
 
 
 def _changed(new: torch.Tensor, old: torch.Tensor, categorical: bool, atol: float) -> float:

@@ -54,7 +54,7 @@ import torch
 
 from interpbench.siit.config import SIITConfig, ll_config
 from interpbench.siit.correspondence import Correspondence, build_correspondence, node_hook, place_structure
-from interpbench.siit.evaluate import EvalData, EvalResult, evaluate, hl_labels, make_eval_data
+from interpbench.siit.evaluate import EvalData, EvalResult, contrast_of, evaluate, hl_labels, make_eval_data
 from interpbench.siit.patching import collect, hooks_for, joint_forward, patched_forward
 from interpbench.store import write_atomic
 
@@ -158,7 +158,6 @@ def prepare(case, config: SIITConfig, compiled=None) -> _Setup:
             corr.structure = place_structure(corr, config.structure, node, ll_cfg)
         except ValueError as e:
             raise ValueError(f"case {case.name}: {e}") from None
-        corr.__post_init__()
     train_y = _hl_targets(hl, train_x, categorical)
     info = {
         "n_sequences": total,
@@ -188,15 +187,6 @@ def most_decisive_head(data: EvalData, corr: Correspondence) -> str:
             f"(the best: {contrast[best]:.1%}), so a structure on it could not be seen"
         )
     return best
-
-
-def contrast_of(data: EvalData, hl_node: str) -> float:
-    """The share of positions where taking the node from the source changes the HL output."""
-    if data.categorical:
-        differs = data.hl_iit[hl_node] != data.hl_base
-    else:
-        differs = (data.hl_iit[hl_node] - data.hl_base).abs() >= 0.05
-    return differs[:, 1:].float().mean().item()
 
 
 def plain_copy(model):
