@@ -24,9 +24,11 @@ test: $(STAMP)  ## set up and run the test suite (what CI runs)
 test-slow: $(STAMP)  ## the exhaustive checks only: every case compiled and checked
 	$(BIN)/python -m pytest -q -m slow
 
-lint: $(STAMP)  ## ruff: lint and format check (what CI runs)
+lint: $(STAMP)  ## ruff (lint, format), import-linter (the layering), mypy (types): what CI runs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 benchmark: $(STAMP)  ## speed against auto-circuit (see benchmarks/README.md for installing it)
 	$(BIN)/python benchmarks/bench_methods.py

@@ -15,6 +15,12 @@ from interpbench.siit.hard import HIDDEN_EFFECT, TRACK
 KINDS = ("cases", "loaders", "methods", "metrics", "structures")
 
 
+class OneLineUsageError(click.ClickException):
+    """A usage error shown as one line, with click's usage exit status."""
+
+    exit_code = click.UsageError.exit_code
+
+
 class Group(click.Group):
     """Turns errors a user can cause into one line on stderr and exit status 1."""
 
@@ -25,9 +31,7 @@ class Group(click.Group):
             raise click.ClickException(str(e)) from None
         except click.UsageError as e:  # a bad option: one line too, with where to look
             hint = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""
-            error = click.ClickException(e.format_message() + hint)
-            error.exit_code = e.exit_code
-            raise error from None
+            raise OneLineUsageError(e.format_message() + hint) from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)

@@ -41,7 +41,7 @@ _SIZES = {
 }
 MAX_MODEL_BYTES = 8 * 2**30
 
-_CHOICES = {
+_CHOICES: dict[str, set[str | None]] = {
     "act_fn": {"relu", "gelu", "silu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "solu_ln"},
     "normalization_type": {None, "LN", "LNPre", "RMS", "RMSPre"},
     "attention_dir": {"causal", "bidirectional"},

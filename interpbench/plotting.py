@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from interpbench.schemas import Circuit
@@ -13,7 +12,7 @@ def _layer(node: str) -> float:
     below their head and MLP inputs just below their MLP."""
     if node.startswith("hook_") or node == "blocks.0.hook_resid_pre":
         return -1.0
-    layer = int(re.match(r"blocks\.(\d+)\.", node).group(1))
+    layer = int(node.split(".")[1])  # blocks.L....
     if node.endswith("hook_resid_post"):
         return layer + 1.0
     offset = (

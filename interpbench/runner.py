@@ -6,7 +6,7 @@ import contextlib
 import sys
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -16,12 +16,13 @@ from interpbench.schemas import EdgeScore, MetricOutput, RunResult, Scores, Timi
 from interpbench.versions import versions
 
 DEFAULT_EXAMPLES = 500
+Config = TypeVar("Config", bound=BaseModel)
 
 
-def make_config(config_type: type[BaseModel], values: dict[str, Any]) -> BaseModel:
+def make_config(config_type: type[Config], values: dict[str, Any]) -> Config:
     for key, value in values.items():  # pydantic would read true as 1: a typo, not a number
-        field = config_type.model_fields.get(key)
-        if isinstance(value, bool) and field is not None and field.annotation in (int, float):
+        declared = config_type.model_fields.get(key)
+        if isinstance(value, bool) and declared is not None and declared.annotation in (int, float):
             raise ConfigError(f"invalid value for {key}: expected a number, not {str(value).lower()}")
     try:
         return config_type(**values)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
+def write_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
     """``write(tmp)`` writes the content to a temporary path beside ``path``, which then
     replaces it in one rename: a reader sees the old file or the new one, never half."""
     path = Path(path)

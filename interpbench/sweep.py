@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import logging
 import os
 import signal
 import threading
@@ -269,13 +270,12 @@ def _execute_in_workers(todo: list[RunSpec], jobs: int, timeout: float | None) -
             ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
                          timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))  # fmt: skip
             for w in busy:
-                record = w.poll(ready, timeout)
-                if record is not None:
-                    spec = w.spec
+                done = w.poll(ready, timeout)
+                if done is not None:
                     w.spec = None
                     if not w.process.is_alive():
                         workers.remove(w)
-                    yield spec, record
+                    yield done
     finally:
         for w in workers:
             w.stop()
@@ -299,22 +299,24 @@ class _Worker:
         except OSError:  # it died just now: poll() reports the run as failed
             pass
 
-    def poll(self, ready, timeout: float | None) -> dict[str, Any] | None:
-        """The record of the current run if it is over: done, dead or out of time."""
+    def poll(self, ready, timeout: float | None) -> tuple[RunSpec, dict[str, Any]] | None:
+        """The current run and its record if it is over: done, dead or out of time."""
+        spec = self.spec
+        assert spec is not None, "only a busy worker is polled"
         if self.conn in ready:
             try:
-                return self.conn.recv()
+                return spec, self.conn.recv()
             except (EOFError, OSError):
                 pass  # it died while answering: below
         if not self.process.is_alive() or self.process.sentinel in ready:
             self.process.join(1)
             code = self.process.exitcode
             how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
-            return failed_record(self.spec, f"the worker running this run died ({how})")
+            return spec, failed_record(spec, f"the worker running this run died ({how})")
         if timeout is not None and time.monotonic() >= self.started + timeout:
             self.stop()
-            return failed_record(
-                self.spec, f"the run took longer than {timeout:g} s (--timeout); its worker was stopped"
+            return spec, failed_record(
+                spec, f"the run took longer than {timeout:g} s (--timeout); its worker was stopped"
             )
         return None
 
@@ -356,7 +358,7 @@ def _execute_on_ray(todo: list[RunSpec], address: str | None) -> Iterator[tuple[
         raise ValueError("the ray executor needs Ray: pip install 'interpbench[ray]'") from None
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+        ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
     try:
         remote = ray.remote(num_cpus=1)(_execute_in_worker)
         pending = {remote.remote(spec): spec for spec in todo}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from interpbench.graph import ComputationalGraph
 from interpbench.schemas import Circuit
@@ -12,7 +12,7 @@ from interpbench.schemas import Circuit
 if TYPE_CHECKING:
     import torch
 
-    from interpbench.engine import PatchingEngine
+    from interpbench.engine import Ablation, PatchingEngine
     from interpbench.registry.specs import CaseSpec
 
 
@@ -87,9 +87,9 @@ class DiscoveryTask:
 
         return PatchingEngine(self.model, self.graph, self.clean, self.corrupted)
 
-    def ablation(self, name: str) -> str:
+    def ablation(self, name: str) -> "Ablation":
         """Resolve a method's ablation setting ("auto" means the loader's default)."""
-        return self.loaded.default_ablation if name == "auto" else name
+        return cast("Ablation", self.loaded.default_ablation if name == "auto" else name)
 
     @cached_property
     def clean_logits(self) -> "torch.Tensor":

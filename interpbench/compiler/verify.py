@@ -76,12 +76,13 @@ def check_agreement(case: CaseSpec, compiled: CompiledCase, inputs: list[list[An
     max_err = max(
         float(np.abs(np.asarray(t) - o.numpy()).max()) for t, o in zip(theirs.transformer_output.residuals, ours_res)
     )
-    numerical = compiled.output_values is None
+    values = compiled.output_values
+    numerical = values is None
     unembedded = np.asarray(theirs.unembedded_output)
-    if numerical:
+    if values is None:
         tracr_decoded = unembedded[:, 1:].reshape(len(inputs), -1).tolist()
     else:
-        tracr_decoded = [[compiled.output_values[i] for i in row[1:]] for row in unembedded.tolist()]
+        tracr_decoded = [[values[i] for i in row[1:]] for row in unembedded.tolist()]
     ours_decoded = decode_outputs(compiled, logits)
     if numerical:
         tied = torch.zeros(logits.shape[0], logits.shape[1] - 1, dtype=torch.bool)

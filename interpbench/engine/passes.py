@@ -62,6 +62,7 @@ class SenderPass(Pass):
             self.running = term if self.running is None else self.running + term
 
     def inputs(self, r0: int, r1: int) -> torch.Tensor:
+        assert self.running is not None, "a sender pass starts with the embeddings' outputs"
         return self.base[r0:r1] + self.running[:, None]
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from interpbench import hookimpl
 from interpbench.graph import circuit_nodes, edge_key, fold_node, split_edge_key
 from interpbench.schemas import MetricOutput, Scores
 
 if TYPE_CHECKING:
+    from interpbench.scoring import Folding
     from interpbench.task import DiscoveryTask
 
 
@@ -96,7 +97,12 @@ def edge_roc(scores: Scores, task: DiscoveryTask) -> MetricOutput:
     shown = visible(fine)
     out = MetricOutput(sets={"edge_unrevealable": sorted(k for k in fine if k not in shown)})
     # InterpBench's own evaluation merges the embeddings and leaves nothing out: kept for comparison.
-    for level, keep in (("qkv", visible), ("head", visible), ("interpbench", set)):
+    levels: tuple[tuple[Folding, Callable[[Iterable[str]], set[str]]], ...] = (
+        ("qkv", visible),
+        ("head", visible),
+        ("interpbench", set),
+    )
+    for level, keep in levels:
         kept = keep(fine)
         result = _roc(
             f"edge_{level}",
@@ -114,7 +120,8 @@ def edge_roc(scores: Scores, task: DiscoveryTask) -> MetricOutput:
         return "edge_" + key[len(prefix) :]
 
     out.values.update({headline(k): v for k, v in out.values.items() if k.startswith(prefix)})
-    for part in (out.sets, out.curves):  # the certified level's sets and curve only under the headline names
+    parts: tuple[dict, ...] = (out.sets, out.curves)
+    for part in parts:  # the certified level's sets and curve only under the headline names
         for key in [k for k in part if k.startswith(prefix)]:
             part[headline(key)] = part.pop(key)
     return out

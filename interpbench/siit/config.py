@@ -10,7 +10,7 @@ compressed residual stream ``d_model = HL d_model // ratio`` with
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -155,7 +155,15 @@ class SIITConfig(BaseModel):
         return self
 
 
-def ll_shape(hl_cfg: Any, case: str, config: SIITConfig | None = None) -> dict[str, int]:
+class LLShape(TypedDict):
+    n_layers: int
+    n_heads: int
+    d_head: int
+    d_model: int
+    d_mlp: int
+
+
+def ll_shape(hl_cfg: Any, case: str, config: SIITConfig | None = None) -> LLShape:
     """``n_layers, n_heads, d_head, d_model, d_mlp`` of the LL model for a case."""
     config = config or SIITConfig()
     name = str(getattr(case, "name", case))

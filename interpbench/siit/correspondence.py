@@ -53,6 +53,14 @@ def node_hook(node: str) -> NodeHook:
     raise ValueError(f"{node!r} is not a head or MLP node")
 
 
+def _layer_head(node: str) -> tuple[int, int]:
+    """Layer and index of a head node (a structure's members are heads)."""
+    site = node_hook(node)
+    if site.head is None:
+        raise ValueError(f"{node!r} is not a head")
+    return site.layer, site.head
+
+
 def all_nodes(cfg) -> list[str]:
     """Every head and MLP of a model, in the graph's order."""
     return g.ComputationalGraph(cfg.n_layers, cfg.n_heads, has_mlps=not cfg.attn_only).nodes
@@ -159,15 +167,13 @@ class Correspondence:
 
         def receivers(name: str) -> list[str]:
             m = _HEAD_IN.match(name)
-            head = g.head_out(int(m[1]), int(m[3])) if m else None
-            if head is None or self.structure is None or head != self.structure.hl_node:
+            if m is None or self.structure is None or g.head_out(int(m[1]), int(m[3])) != self.structure.hl_node:
                 return [self.ll_name(name)]
-            return [g.head_in(node_hook(n).layer, node_hook(n).head, m[2]) for n in self.structure.members]
+            return [g.head_in(*_layer_head(n), m[2]) for n in self.structure.members]
 
         edges = {(s, r) for e in hl_circuit.edges for s in senders(e.sender) for r in receivers(e.receiver)}
         for earlier, later in self.structure.reads() if self.structure is not None else []:
-            site = node_hook(later)
-            edges |= {(earlier, g.head_in(site.layer, site.head, qkv)) for qkv in "qkv"}
+            edges |= {(earlier, g.head_in(*_layer_head(later), qkv)) for qkv in "qkv"}
         return make_circuit(edges, hl_circuit.level)
 
 

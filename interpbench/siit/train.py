@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import math
 import os
@@ -322,8 +323,8 @@ class _Trainer:
         if n_unmap and c.strict_joint_share > 0:
             every = torch.rand(B, generator=g) < c.strict_joint_share
             strict_mask[every.nonzero()[:, None], self.unmapped_ll] = True
-        terms = []  # (name, weight, assign, target)
-        if n_map and c.iit_weight > 0:
+        terms: list[tuple[str, float, torch.Tensor, torch.Tensor]] = []  # (name, weight, assign, target)
+        if iit_mask is not None and c.iit_weight > 0:  # there are mapped nodes
             terms.append(("iit", c.iit_weight, iit_mask, y_iit))
         if n_unmap and c.strict_weight > 0:
             terms.append(("strict", c.strict_weight, strict_mask, y_base))
@@ -345,7 +346,7 @@ class _Trainer:
             assign = torch.cat([t[2] for t in terms])
             self.opt.zero_grad(set_to_none=True)
             out = self._forward(src, tokens, ll_src, assign)
-            total = 0.0
+            total = torch.zeros(())
             for i, (name, w, _, target) in enumerate(terms):
                 loss = _loss(out[i * B : (i + 1) * B], target, s.categorical)
                 total = total + w * loss
@@ -671,5 +672,5 @@ def _write_outputs(out: Path, ll, s: _Setup, meta: dict[str, Any]):
         "meta.json": json.dumps(meta, indent=2, default=str),
     }
     for name, text in texts.items():
-        write_atomic(out / name, lambda p, t=text: p.write_text(t))
+        write_atomic(out / name, functools.partial(Path.write_text, data=text))
     return model

@@ -28,6 +28,7 @@ from interpbench.plugins.methods.common import AblationConfig, edge_scores
 from interpbench.schemas import Scores, SweptCircuit
 
 if TYPE_CHECKING:
+    from interpbench.engine import Ablation
     from interpbench.task import DiscoveryTask
 
 DEFAULT_SWEEP = [1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
@@ -57,7 +58,7 @@ def _metric(task: DiscoveryTask, name: str):
     return (kl_from_baseline if name == "kl" else l2_from_baseline)(task.clean_logits)
 
 
-def acdc(task: DiscoveryTask, thresholds: list[float], metric, ablation: str) -> tuple[list[set[int]], int]:
+def acdc(task: DiscoveryTask, thresholds: list[float], metric, ablation: Ablation) -> tuple[list[set[int]], int]:
     """The edges (indices into ``task.graph.edges``) ACDC keeps at each threshold, and
     the number of batched passes made. The thresholds run in lockstep: one pass tries
     candidates for all of them."""

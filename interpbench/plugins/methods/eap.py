@@ -31,6 +31,7 @@ from interpbench.plugins.methods.common import AblationConfig, relative_selectio
 from interpbench.schemas import Scores
 
 if TYPE_CHECKING:
+    from interpbench.engine import Ablation
     from interpbench.task import DiscoveryTask
 
 
@@ -104,7 +105,7 @@ def interpbench_target(task: DiscoveryTask):
     return target
 
 
-def attribution_scores(task: DiscoveryTask, grads, ablation: str, score: str = "abs-mean") -> list[float]:
+def attribution_scores(task: DiscoveryTask, grads, ablation: Ablation, score: str = "abs-mean") -> list[float]:
     """Per edge: the mean over examples of |(clean_s - ablated_s) · grad_r| (``abs-mean``), or the
     absolute value of its signed sum over examples (``interpbench``; for L the negated target,
     ``(clean_s - ablated_s) · grad_r`` is auto-circuit's ``(ablated_s - clean_s) · dL/d input_r``)."""
@@ -144,6 +145,7 @@ def run_eap_ig(task: DiscoveryTask, config: EAPIGConfig) -> Scores:
         pos = start[1] + alpha * (clean_pos - start[1])
         _, grads, _ = engine.receiver_gradients(target, embed, pos)
         total = grads if total is None else total + grads
+    assert total is not None  # config.steps >= 1
     scores = attribution_scores(task, total / config.steps, ablation, config.score)
     return relative_selection(task, scores, config.relative_threshold)
 

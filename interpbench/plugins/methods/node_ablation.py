@@ -10,6 +10,7 @@ from interpbench.plugins.methods.common import MethodConfig
 from interpbench.schemas import Scores
 
 if TYPE_CHECKING:
+    from interpbench.engine import Ablation
     from interpbench.task import DiscoveryTask
 
 
@@ -26,7 +27,7 @@ class NodeAblationConfig(MethodConfig):
     threshold: float = Field(1e-4, ge=0, description="Nodes whose effect is at least this are in the circuit.")
 
 
-def node_effects(task: DiscoveryTask, ablation: str) -> dict[str, float]:
+def node_effects(task: DiscoveryTask, ablation: Ablation) -> dict[str, float]:
     """Validation metric with each node ablated in turn: all nodes in one batched pass."""
     import torch
 
