@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, cast
 
-from interpbench.graph import ComputationalGraph
-from interpbench.schemas import Circuit
+from interpbench.graph import ComputationalGraph, edge_key
+from interpbench.schemas import Circuit, EdgeScore, Scores
 
 if TYPE_CHECKING:
     import torch
@@ -86,6 +86,20 @@ class DiscoveryTask:
         from interpbench.engine import PatchingEngine
 
         return PatchingEngine(self.model, self.graph, self.clean, self.corrupted)
+
+    def edge_scores(self, values: Iterable[float]) -> list[EdgeScore]:
+        """One ``EdgeScore`` per edge of ``graph.edges``, from one float per edge in that order."""
+        return [EdgeScore(sender=s, receiver=r, score=float(v)) for (s, r), v in zip(self.graph.edges, values)]
+
+    def relative_selection(self, values: Iterable[float], relative_threshold: float) -> Scores:
+        """Edge scores (one float per edge of ``graph.edges``) with the edges scoring at least
+        ``relative_threshold`` × the best selected (none when no score is positive)."""
+        edges = self.edge_scores(values)
+        top = max((e.score for e in edges), default=0.0)
+        cut = relative_threshold * top if top > 0 else float("inf")
+        return Scores(
+            level="edge", edges=edges, selected=[edge_key(e.sender, e.receiver) for e in edges if e.score >= cut]
+        )
 
     def ablation(self, name: str) -> "Ablation":
         """Resolve a method's ablation setting ("auto" means the loader's default)."""

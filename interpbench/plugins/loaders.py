@@ -10,8 +10,7 @@ from interpbench import hookimpl
 
 def load_tracr(case, *, seed: int = 0, options: dict[str, Any] | None = None):
     """The compiled high-level model: tracr's weights in a HookedTransformer (cached)."""
-    from interpbench.compiler import load_compiled
-    from interpbench.task import LoadedModel
+    from interpbench import LoadedModel, load_compiled
 
     compiled = load_compiled(case, use_cache=not (options or {}).get("no_cache", False))
     cfg = compiled.model.cfg

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from interpbench import hookimpl
-from interpbench.graph import circuit_nodes, edge_key, fold_node, split_edge_key
-from interpbench.schemas import MetricOutput, Scores
+from interpbench import (
+    MetricOutput,
+    Scores,
+    circuit_nodes,
+    confusion,
+    edge_key,
+    fold_edges,
+    fold_node,
+    fold_scores,
+    hookimpl,
+    pessimistic_auc,
+    roc_points,
+    split_edge_key,
+    trapezoid_auc,
+)
 
 if TYPE_CHECKING:
-    from interpbench.scoring import Folding
-    from interpbench.task import DiscoveryTask
+    from interpbench import DiscoveryTask, Folding
 
 
 def _edge_scores(scores: Scores) -> dict[str, float]:
@@ -48,7 +59,6 @@ def _roc(
     swept: list[set[str]] | None = None,
 ) -> MetricOutput:
     """ROC from the scores, or from the circuits of a threshold sweep when there is one."""
-    from interpbench.scoring import confusion, pessimistic_auc, roc_points, trapezoid_auc
 
     universe = list(scored)
     if swept:
@@ -78,7 +88,6 @@ def edge_roc(scores: Scores, task: DiscoveryTask) -> MetricOutput:
     change (``unrevealable_senders``) are scored neither as positives nor as negatives.
     Node-level scores are scored too, by the edges their node circuits induce (InterpBench's
     convention for node-level subnetwork probing)."""
-    from interpbench.scoring import fold_edges, fold_scores
 
     hidden = unrevealable_senders(task)
 

@@ -23,6 +23,27 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# --- what a method's config builds on -------------------------------------------------
+
+AblationName = Literal["auto", "resample", "mean", "zero", "zero-except-embed"]
+
+
+class MethodConfig(Strict):
+    """The base of a method's config: its defaults are the method's, and an unknown field
+    (a misspelt ``--set`` key) is an error."""
+
+
+class AblationConfig(MethodConfig):
+    """A method's config with the ablation its patched edges carry."""
+
+    ablation: AblationName = Field(
+        "auto",
+        description="What an ablated edge carries: corrupted activations (resample), the clean mean, "
+        "zero, zero except a mean-ablated token embedding, or auto (the loader's choice: "
+        "zero-except-embed for compiled tracr models, resample otherwise).",
+    )
+
+
 # --- descriptions of what plugins register -------------------------------------------
 
 

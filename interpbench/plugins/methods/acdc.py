@@ -23,13 +23,10 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from interpbench.graph import edge_key
-from interpbench.plugins.methods.common import AblationConfig, edge_scores
-from interpbench.schemas import Scores, SweptCircuit
+from interpbench import AblationConfig, Scores, SweptCircuit, edge_key
 
 if TYPE_CHECKING:
-    from interpbench.engine import Ablation
-    from interpbench.task import DiscoveryTask
+    from interpbench import Ablation, DiscoveryTask
 
 DEFAULT_SWEEP = [1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
 
@@ -49,7 +46,7 @@ class ACDCConfig(AblationConfig):
 
 
 def _metric(task: DiscoveryTask, name: str):
-    from interpbench.engine.metrics import kl_from_baseline, l2_from_baseline
+    from interpbench import kl_from_baseline, l2_from_baseline
 
     if name == "auto":
         return task.metric
@@ -144,7 +141,7 @@ def run(task: DiscoveryTask, config: ACDCConfig) -> Scores:
     keys = [edge_key(s, r) for s, r in task.graph.edges]
     return Scores(
         level="edge",
-        edges=edge_scores(task, scores),
+        edges=task.edge_scores(scores),
         selected=[keys[i] for i in sorted(kept_at[config.threshold])],
         sweep=[SweptCircuit(threshold=t, selected=[keys[i] for i in sorted(kept_at[t])]) for t in thresholds],
     )

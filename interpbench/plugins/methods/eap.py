@@ -27,12 +27,10 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from interpbench.plugins.methods.common import AblationConfig, relative_selection
-from interpbench.schemas import Scores
+from interpbench import AblationConfig, Scores
 
 if TYPE_CHECKING:
-    from interpbench.engine import Ablation
-    from interpbench.task import DiscoveryTask
+    from interpbench import Ablation, DiscoveryTask
 
 
 class EAPConfig(AblationConfig):
@@ -86,7 +84,7 @@ def interpbench_target(task: DiscoveryTask):
     answers are the compiled (HL) model's outputs on the clean inputs."""
     import torch
 
-    from interpbench.compiler import load_compiled
+    from interpbench import load_compiled
 
     with torch.no_grad():
         truth = load_compiled(task.case).model(task.clean)
@@ -125,7 +123,7 @@ def run_eap(task: DiscoveryTask, config: EAPConfig) -> Scores:
     _, grads, clean_out = engine.receiver_gradients(target, embed, pos)
     engine.adopt_clean_outputs(clean_out)  # the clean pass just ran: no need for another
     scores = attribution_scores(task, grads, task.ablation(config.ablation), config.score)
-    return relative_selection(task, scores, config.relative_threshold)
+    return task.relative_selection(scores, config.relative_threshold)
 
 
 def run_eap_ig(task: DiscoveryTask, config: EAPIGConfig) -> Scores:
@@ -147,7 +145,7 @@ def run_eap_ig(task: DiscoveryTask, config: EAPIGConfig) -> Scores:
         total = grads if total is None else total + grads
     assert total is not None  # config.steps >= 1
     scores = attribution_scores(task, total / config.steps, ablation, config.score)
-    return relative_selection(task, scores, config.relative_threshold)
+    return task.relative_selection(scores, config.relative_threshold)
 
 
 METHODS = [

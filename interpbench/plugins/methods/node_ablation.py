@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from interpbench.plugins.methods.common import MethodConfig
-from interpbench.schemas import Scores
+from interpbench import MethodConfig, Scores
 
 if TYPE_CHECKING:
-    from interpbench.engine import Ablation
-    from interpbench.task import DiscoveryTask
+    from interpbench import Ablation, DiscoveryTask
 
 
 class NodeAblationConfig(MethodConfig):

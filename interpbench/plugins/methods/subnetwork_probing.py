@@ -19,12 +19,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
-from interpbench.graph import edge_key
-from interpbench.plugins.methods.common import AblationConfig, edge_scores
-from interpbench.schemas import Scores, SweptCircuit
+from interpbench import AblationConfig, Scores, SweptCircuit, edge_key
 
 if TYPE_CHECKING:
-    from interpbench.task import DiscoveryTask
+    from interpbench import DiscoveryTask
 
 # Hard-concrete stretch and temperature (Louizos et al. 2018).
 BETA, GAMMA, ZETA = 2 / 3, -0.1, 1.1
@@ -98,7 +96,7 @@ def probe(task: DiscoveryTask, level: str, keys: list[str], masked_run, config: 
     }
     kept = {lam: [k for k, v in zip(keys, log_odds) if v >= cut] for lam, log_odds in learned.items()}
     log_odds = learned[config.lambda_reg]
-    scored = dict(edges=edge_scores(task, log_odds)) if level == "edge" else dict(nodes=dict(zip(keys, log_odds)))
+    scored = dict(edges=task.edge_scores(log_odds)) if level == "edge" else dict(nodes=dict(zip(keys, log_odds)))
     sweep = [SweptCircuit(threshold=lam, selected=selected) for lam, selected in kept.items()] if config.sweep else []
     return Scores(level=level, selected=kept[config.lambda_reg], sweep=sweep, **scored)
 
