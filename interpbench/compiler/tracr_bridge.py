@@ -12,7 +12,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from interpbench.errors import CaseNotCompilable
+from interpbench.errors import CaseNotCompilable, PluginFailed
 from interpbench.registry.specs import CaseSpec
 from interpbench.schemas import Circuit
 
@@ -51,7 +51,12 @@ def build_program(case: CaseSpec) -> Any:
     if case.program is None or case.not_compilable:
         raise CaseNotCompilable(f"case {case.name} is not compilable: {case.not_compilable}")
     rasp.RASPExpr._ids = itertools.count(1)  # labels like map_3 must not depend on history
-    return case.program()
+    try:
+        return case.program()
+    except Exception as e:  # noqa: BLE001 - the case plugin's bug, named as such (not the loader's)
+        raise PluginFailed(
+            f"case {case.name!r} (plugin {case.plugin!r}) failed: its program raised {type(e).__name__}: {e}"
+        ) from e
 
 
 def compile_tracr(case: CaseSpec) -> TracrArtifacts:

@@ -36,3 +36,41 @@ def test_a_case_that_reads_later_positions_but_says_causal_is_refused(cases):
         InterpbenchError, match=r"disagrees with its RASP program .* register the case with causal=False"
     ):
         load_compiled(cases.get_case("length-causal"))
+
+
+def raising_program():
+    raise ZeroDivisionError("a bug in the case's own code")
+
+
+class RaisingCase:
+    @hookimpl
+    def register_cases(self, register):
+        register(
+            name="raises",
+            description="A program that raises.",
+            vocab={"a"},
+            max_seq_len=4,
+            categorical=True,
+            program=raising_program,
+        )
+
+
+def test_a_case_whose_program_raises_is_one_line_blaming_the_case_plugin(fresh_registry, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from interpbench.cli import cli
+
+    monkeypatch.setenv("INTERPBENCH_CACHE", str(tmp_path / "cache"))
+    fresh_registry.add_plugin(RaisingCase(), name="raising-cases")
+    for args in (
+        ["show", "case", "raises"],
+        ["run", "--case", "raises", "--method", "eap"],
+        ["compile", "--case", "raises"],
+    ):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 1, (args, result.output)
+        lines = result.output.strip().splitlines()
+        assert lines[-1].startswith(
+            "Error: case 'raises' (plugin 'raising-cases') failed: its program raised ZeroDivisionError"
+        )
+        assert "Traceback" not in result.output and "loader 'tracr'" not in result.output
