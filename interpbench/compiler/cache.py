@@ -9,6 +9,7 @@ entry is detected and rebuilt, never loaded.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -17,6 +18,7 @@ import shutil
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +48,63 @@ def _source(module: Any) -> str:
         return repr(module)
 
 
+def _stable_repr(value: Any) -> str:
+    """``repr`` with sets in sorted order (their iteration order changes between processes)."""
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(map(_stable_repr, value))) + "}"
+    if isinstance(value, (list, tuple)):
+        return type(value).__name__ + "(" + ", ".join(map(_stable_repr, value)) + ")"
+    if isinstance(value, dict):
+        return "{" + ", ".join(sorted(f"{_stable_repr(k)}: {_stable_repr(v)}" for k, v in value.items())) + "}"
+    return repr(value)
+
+
+def program_sources(program: Any) -> list[str]:
+    """The source of a case's program and of everything of its own module it reaches: the
+    functions it calls (transitively, nested functions and closures included) and the
+    constants it reads. Another case's program in the same module is not among them, so
+    editing one case does not recompile its neighbours."""
+    module = inspect.getmodule(program)
+    sources: list[str] = []
+    seen: set[int] = set()
+    todo = [program]
+    while todo:
+        fn = todo.pop()
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        if isinstance(fn, functools.partial):
+            sources.append(f"partial{_stable_repr(fn.args)}{_stable_repr(fn.keywords)}")
+            todo.append(fn.func)
+            continue
+        sources.append(_source(fn))
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            continue
+        names: set[str] = set()
+        codes = [code]
+        while codes:
+            c = codes.pop()
+            names |= set(c.co_names)
+            codes += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+        reached = [getattr(fn, "__globals__", {}).get(n) for n in sorted(names)]
+        reached += [cell.cell_contents for cell in fn.__closure__ or ()] + list(fn.__defaults__ or ())
+        for value in reached:
+            if callable(value) and not isinstance(value, type) and inspect.getmodule(value) is module:
+                todo.append(value)
+            elif isinstance(value, (bool, int, float, str, tuple, list, set, frozenset, dict)):
+                sources.append(_stable_repr(value))
+    return sources
+
+
 def case_key(case: CaseSpec) -> str:
     """Hash of everything that determines the compiled weights of a case: its fields,
-    the source of the module declaring its program and of the shared RASP helpers,
-    and the tracr version."""
+    the source of its program and of what the program reaches in its module, the shared
+    RASP helpers, and the tracr version."""
     from interpbench.cases import rasp_lib, vocabs
     from interpbench.versions import versions
 
-    sources = [_source(inspect.getmodule(case.program)), _source(rasp_lib), _source(vocabs)]
+    sources = [*program_sources(case.program), _source(rasp_lib), _source(vocabs)]
     facts = {
         "format": FORMAT_VERSION,
         "tracr": versions().get("tracr-pypi", "?"),

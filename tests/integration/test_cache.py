@@ -222,3 +222,43 @@ def test_special_files_in_an_entry_are_refused_without_blocking(cache_dir, kind)
         folder.write_text("not an entry")
     assert load_compiled(spec).circuit == right
     assert folder.is_dir() and (folder / "meta.json").is_file()
+
+
+CATALOGUE = """
+LIMIT = {limit}
+
+
+def _helper(x):
+    return x + {helper}
+
+
+def first():
+    return _helper(LIMIT)
+
+
+def second():
+    return {second}
+"""
+
+
+def _programs(tmp_path, name, **values):
+    import importlib.util
+
+    path = tmp_path / f"{name}.py"
+    path.write_text(CATALOGUE.format(**{"limit": 1, "helper": 1, "second": 1, **values}))
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def test_the_key_follows_the_case_own_program_not_its_neighbours(tmp_path):
+    spec = registry.get_case("24")
+
+    def key(module):
+        return cache.case_key(spec.model_copy(update={"program": module.first}))
+
+    base = key(_programs(tmp_path, "base"))
+    assert key(_programs(tmp_path, "neighbour_edited", second=2)) == base, "another case's program changed"
+    assert key(_programs(tmp_path, "helper_edited", helper=2)) != base, "a helper the program calls changed"
+    assert key(_programs(tmp_path, "constant_edited", limit=2)) != base, "a constant the program reads changed"
