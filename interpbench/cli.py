@@ -521,12 +521,11 @@ def show() -> None:
 def show_case(name: str, loader: str, as_json: bool, image: str | None, level: str) -> None:
     """Describe case NAME: task, vocabulary, model size and ground-truth circuit."""
     from interpbench.compiler.ground_truth import head_circuit
-    from interpbench.runner import calling
+    from interpbench.runner import load_model
 
     spec = registry.get_case(name)
     info = spec.info()
-    loader_spec = registry.get_loader(loader)
-    loaded = calling(loader_spec, "loader", loader_spec.load, spec, seed=0, options={})
+    loaded = load_model(spec.name, loader)
     circuits = {"edge": loaded.circuit, "head": head_circuit(loaded.circuit)}
     if image:
         from interpbench.plotting import draw_circuit
@@ -658,20 +657,10 @@ def eval_(case_name: str, loader: str, model_dir: str | None, as_json: bool) -> 
     trained zoo or --model-dir model on its own validation pairs. With --loader tracr
     the compiled model is checked against itself (a baseline: everything 1.0).
     """
-    from interpbench.runner import calling
-    from interpbench.siit.store import evaluate_compiled, evaluate_directory, evaluate_loaded
+    from interpbench.runner import evaluate_model
 
     case = registry.get_case(case_name)
-    loader_spec = registry.get_loader(loader)
-    if loader == "tracr":
-        result = evaluate_compiled(case)
-    else:
-        options = {"model_dir": model_dir} if model_dir else {}
-        loaded = calling(loader_spec, "loader", loader_spec.load, case, seed=0, options=options)
-        if loaded.info.get("siit_dir"):  # its own validation pairs and recorded correspondence
-            result = evaluate_directory(case, loaded.info["siit_dir"])
-        else:
-            result = evaluate_loaded(case, loaded)
+    result = evaluate_model(case.name, loader, {"model_dir": model_dir} if model_dir else {})
     certified = result.passed()
     if as_json:
         _echo_json({**result.to_dict(), "certified": certified})

@@ -40,12 +40,7 @@ def make_task(
     from interpbench.task import DiscoveryTask
 
     case = registry.get_case(case_name)
-    loader_spec = registry.get_loader(loader)
-    unread = [] if loader_spec.options is None else sorted(set(options or {}) - set(loader_spec.options))
-    if unread:  # a loader that declares its options refuses the others
-        flags = ", ".join("--model-dir" if o == "model_dir" else o for o in unread)
-        raise InterpbenchError(f"loader {loader!r} does not read {flags}")
-    loaded = calling(loader_spec, "loader", loader_spec.load, case, seed=seed, options=options or {})
+    loaded = load_model(case_name, loader, seed, options)
     clean, corrupted = clean_and_corrupted(case, n_examples, seed)
     return DiscoveryTask(
         case=case,
@@ -53,8 +48,35 @@ def make_task(
         clean=encode(clean, loaded.input_encoding),
         corrupted=encode(corrupted, loaded.input_encoding),
         seed=seed,
-        granularity=loader_spec.granularity,
+        granularity=registry.get_loader(loader).granularity,
     )
+
+
+def load_model(case_name: str, loader: str, seed: int = 0, options: dict | None = None):
+    """The loader's ``LoadedModel`` for a case; a loader that declares its options refuses others."""
+    case = registry.get_case(case_name)
+    loader_spec = registry.get_loader(loader)
+    unread = [] if loader_spec.options is None else sorted(set(options or {}) - set(loader_spec.options))
+    if unread:
+        flags = ", ".join("--model-dir" if o == "model_dir" else o for o in unread)
+        raise InterpbenchError(f"loader {loader!r} does not read {flags}")
+    return calling(loader_spec, "loader", loader_spec.load, case, seed=seed, options=options or {})
+
+
+def evaluate_model(case_name: str, loader: str, options: dict | None = None):
+    """A loader's model checked against the case's compiled (HL) model: the ``EvalResult``
+    (accuracy, IIA, strict and joint strict accuracy, node effects). A trained model is
+    evaluated on its own validation pairs with its recorded correspondence; the compiled
+    model (``tracr``) against itself, as a baseline."""
+    from interpbench.siit.store import evaluate_compiled, evaluate_directory, evaluate_loaded
+
+    case = registry.get_case(case_name)
+    if loader == "tracr":
+        return evaluate_compiled(case)
+    loaded = load_model(case_name, loader, 0, options)
+    if loaded.info.get("siit_dir"):
+        return evaluate_directory(case, loaded.info["siit_dir"])
+    return evaluate_loaded(case, loaded)
 
 
 def calling(spec, kind: str, fn, *args, **kwargs):
