@@ -80,6 +80,17 @@ class NodeEffect:
     mean_changed: float
 
 
+SCORE_KEYS = ("accuracy", "iia", "strict_accuracy", "joint_strict_accuracy", "structure_accuracy")
+
+
+def headline_score(numbers: dict[str, Any]) -> float:
+    """The smallest of the headline numbers of an evaluation (or of a training history
+    entry); one not measured counts as met, and a hidden subset's effect over the bound
+    counts against the score directly."""
+    hidden = 1.0 - max(0.0, (numbers.get("structure_hidden_effect") or 0.0) - HIDDEN_EFFECT)
+    return min([1.0 if numbers.get(k) is None else numbers[k] for k in SCORE_KEYS] + [hidden])
+
+
 @dataclass
 class EvalResult:
     accuracy: float
@@ -100,11 +111,7 @@ class EvalResult:
 
     def score(self) -> float:
         """The smallest of the headline numbers (what training keeps its best state by)."""
-        joint = self.joint_strict_accuracy if self.joint_strict_accuracy is not None else 1.0
-        structure = self.structure_accuracy if self.structure_accuracy is not None else 1.0
-        # a hidden subset's excess effect over the bound counts against the score directly
-        hidden = 1.0 - max(0.0, (self.structure_hidden_effect or 0.0) - HIDDEN_EFFECT)
-        return min(self.accuracy, self.iia, self.strict_accuracy, joint, structure, hidden)
+        return headline_score(asdict(self))
 
     def passed(
         self, threshold: float = 0.995, joint_threshold: float = 0.99, hidden_threshold: float = HIDDEN_EFFECT

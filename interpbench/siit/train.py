@@ -55,13 +55,20 @@ import torch
 
 from interpbench.siit.config import SIITConfig, ll_config
 from interpbench.siit.correspondence import Correspondence, build_correspondence, node_hook, place_structure
-from interpbench.siit.evaluate import EvalData, EvalResult, contrast_of, evaluate, hl_labels, make_eval_data
+from interpbench.siit.evaluate import (
+    EvalData,
+    EvalResult,
+    contrast_of,
+    evaluate,
+    headline_score,
+    hl_labels,
+    make_eval_data,
+)
 from interpbench.siit.patching import collect, hooks_for, joint_forward, patched_forward
 from interpbench.store import write_atomic
 
 CHECKPOINT = "checkpoint.pt"
 #: the numbers a training is scored by (the smallest of them; None counts as met)
-SCORE_KEYS = ("accuracy", "iia", "strict_accuracy", "joint_strict_accuracy", "structure_accuracy")
 FILES = ("model.safetensors", "config.json", "circuit.json", "meta.json")
 
 
@@ -461,11 +468,7 @@ def _stuck(history: list[dict[str, Any]], config: SIITConfig) -> bool:
     if not config.give_up_after or not history or history[-1]["step"] < config.give_up_after:
         return False
 
-    return max(_score(h) for h in history) - _score(history[0]) < 0.02
-
-
-def _score(h: dict[str, Any]) -> float:
-    return min(1.0 if h.get(k) is None else h[k] for k in SCORE_KEYS)
+    return max(map(headline_score, history)) - headline_score(history[0]) < 0.02
 
 
 def save_checkpoint(trainer: _Trainer, out_dir: Path, done: bool = False) -> None:
@@ -593,7 +596,7 @@ def _train(case, config: SIITConfig, out: Path, progress, resume: bool, compiled
     if not passed and trainer.best is not None and not done:
         # keep the best state seen, not whatever the run ended on
         current = trainer.history[-1] if trainer.history else None
-        cur_score = _score(current) if current else -1
+        cur_score = headline_score(current) if current else -1
         if trainer.best["score"] > cur_score:
             trainer.ll.load_state_dict(trainer.best["model"])
             final_from = f"best (step {trainer.best['step']})"

@@ -163,16 +163,16 @@ def test_example_plugin_installs_and_runs(tmp_path):
     listed = subprocess.run(
         [sys.executable, "-m", "interpbench.cli", "list", "methods"], capture_output=True, text=True, env=env
     )
-    assert "random" in listed.stdout and "interpbench-random" in listed.stdout
+    assert "random-example" in listed.stdout and "interpbench-random" in listed.stdout
     ran = subprocess.run(
-        [sys.executable, "-m", "interpbench.cli", "run", "--case", "3", "--method", "random", "--json"],
+        [sys.executable, "-m", "interpbench.cli", "run", "--case", "3", "--method", "random-example", "--json"],
         capture_output=True,
         text=True,
         env=env,
     )
     assert ran.returncode == 0, ran.stderr
     result = RunResult.model_validate_json(ran.stdout)
-    assert result.method == "random" and result.level == "edge"
+    assert result.method == "random-example" and result.level == "edge"
     assert 0.0 <= result.metrics["edge_auroc"] <= 1.0
 
 

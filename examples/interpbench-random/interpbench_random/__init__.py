@@ -27,8 +27,8 @@ def random_scores(task: DiscoveryTask, config: RandomConfig) -> Scores:
 @hookimpl
 def register_methods(register):
     register(
-        name="random",
-        description="Random edge scores: the chance-level baseline every method should beat.",
+        name="random-example",
+        description="Random edge scores (the tutorial's copy of the built-in random baseline).",
         level="edge",
         config=RandomConfig,
         run=random_scores,
