@@ -15,7 +15,8 @@ the built-in plugins, the example plugin and the docs to it):
   ``l2_from_baseline``;
 - what a metric returns (``MetricOutput``) and computes with: ``Circuit``, ``RunResult``,
   ``confusion``, ``roc_points``, ``pessimistic_auc``, ``trapezoid_auc``, ``fold_edges``,
-  ``fold_scores`` (to a ``Folding``: q/k/v, head or InterpBench's level);
+  ``fold_scores`` (to a ``Folding``: q/k/v, head or InterpBench's level), ``average_precision``,
+  and MIB's ``MIB_FRACTIONS``, ``top_circuits``, ``mib_areas``;
 - what a case is written with: ``rasp_lib`` (the shared RASP building blocks) and
   ``vocabs``.
 
@@ -42,7 +43,19 @@ from interpbench.schemas import (
     Scores,
     SweptCircuit,
 )
-from interpbench.scoring import Folding, confusion, fold_edges, fold_scores, pessimistic_auc, roc_points, trapezoid_auc
+from interpbench.scoring import (
+    MIB_FRACTIONS,
+    Folding,
+    average_precision,
+    confusion,
+    fold_edges,
+    fold_scores,
+    mib_areas,
+    pessimistic_auc,
+    roc_points,
+    top_circuits,
+    trapezoid_auc,
+)
 
 __version__ = "0.1.0"
 
@@ -67,6 +80,7 @@ __all__ = [
     "kl_from_baseline", "l2_from_baseline",
     "MetricOutput", "Circuit", "RunResult",
     "Folding", "confusion", "roc_points", "pessimistic_auc", "trapezoid_auc", "fold_edges", "fold_scores",
+    "average_precision", "top_circuits", "mib_areas", "MIB_FRACTIONS",
     "rasp_lib", "vocabs",
 ]  # fmt: skip
 

@@ -114,3 +114,43 @@ def pessimistic_auc(points: list[tuple[float, float]]) -> float:
 def trapezoid_auc(points: list[tuple[float, float]]) -> float:
     pts = monotone(points)
     return sum((x1 - x0) * (y0 + y1) / 2 for (x0, y0), (x1, y1) in zip(pts, pts[1:]))
+
+
+def average_precision(scores: dict[str, float], truth: set[str]) -> float | None:
+    """Area under the precision-recall curve as average precision: the precision at each
+    distinct threshold, weighted by the recall gained there (tied items enter together)."""
+    positives = sum(1 for k in scores if k in truth)
+    if positives == 0:
+        return None
+    area = recall = 0.0
+    tp = seen = 0
+    ordered = sorted(scores.items(), key=lambda kv: -kv[1])
+    for i, (item, score) in enumerate(ordered):
+        tp += item in truth
+        seen += 1
+        if i + 1 == len(ordered) or ordered[i + 1][1] != score:
+            area += (tp / positives - recall) * tp / seen
+            recall = tp / positives
+    return area
+
+
+#: MIB's circuit sizes (Mueller et al. 2025, circuit localization track): these fractions of
+#: the scored items, kept by top score.
+MIB_FRACTIONS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+def top_circuits(scores: dict[str, float], fractions=MIB_FRACTIONS) -> list[set[str]]:
+    """For each fraction f, the ⌊f · n⌋ items of highest score (ties in the dict's order)."""
+    ordered = sorted(scores, key=lambda k: -scores[k])
+    return [set(ordered[: int(f * len(ordered))]) for f in fractions]
+
+
+def area(xs: list[float], ys: list[float]) -> float:
+    """Trapezoid area under the points (xs ascending)."""
+    return sum((x1 - x0) * (y0 + y1) / 2 for x0, x1, y0, y1 in zip(xs, xs[1:], ys, ys[1:]))
+
+
+def mib_areas(faithfulness: list[float], fractions=MIB_FRACTIONS) -> tuple[float, float]:
+    """MIB's CPR (area under f over the circuit sizes, higher is better) and CMD (area
+    under |1 - f|, lower is better), trapezoids over the fractions on a linear axis."""
+    return area(list(fractions), faithfulness), area(list(fractions), [abs(1 - f) for f in faithfulness])

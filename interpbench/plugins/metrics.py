@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from interpbench import (
+    MIB_FRACTIONS,
     MetricOutput,
     Scores,
+    average_precision,
     circuit_nodes,
     confusion,
     edge_key,
@@ -14,9 +16,11 @@ from interpbench import (
     fold_node,
     fold_scores,
     hookimpl,
+    mib_areas,
     pessimistic_auc,
     roc_points,
     split_edge_key,
+    top_circuits,
     trapezoid_auc,
 )
 
@@ -66,10 +70,15 @@ def _roc(
         points = sorted((c.fpr, c.tpr) for c in rates if c.fpr is not None and c.tpr is not None)
     else:
         points = roc_points(scored, truth)
+    # MIB's ROC: the circuits of its sizes by top score, (0, 0) added, trapezoids
+    mib = [confusion(kept, truth, universe) for kept in top_circuits(scored)]
+    mib_points = [(c.fpr, c.tpr) for c in mib if c.fpr is not None and c.tpr is not None]
     out = MetricOutput(
         values={
             f"{prefix}_auroc": pessimistic_auc(points) if points else None,
             f"{prefix}_auroc_trapezoid": trapezoid_auc(points) if points else None,
+            f"{prefix}_auroc_mib": trapezoid_auc(mib_points) if points and mib_points else None,
+            f"{prefix}_auprc": average_precision(scored, truth) if points else None,
         },
         curves={f"{prefix}_roc": points},
     )
@@ -216,6 +225,33 @@ def faithfulness(scores: Scores, task: DiscoveryTask) -> MetricOutput:
     return MetricOutput(values={"circuit_metric": circuit_metric, "empty_metric": empty_metric, "faithfulness": value})
 
 
+def mib_faithfulness(scores: Scores, task: DiscoveryTask) -> MetricOutput:
+    """MIB's circuit-track faithfulness (Mueller et al. 2025): the circuits of its sizes
+    (0.1 % ... 100 % of edges by top score; a node method's edges score as in edge-roc),
+    each scored f(k) = (m(C_k) - m(empty)) / (m(full) - m(empty)); ``mib_cpr`` is the area
+    under f over the sizes, ``mib_cmd`` the area under |1 - f|. m is the case's validation
+    metric (KL or L2 to the full model, so m(full) = 0) under the loader's ablation."""
+    import torch
+
+    if scores.level == "edge":
+        fine = _edge_scores(scores)
+    else:
+        fine = induced_edge_scores(scores.nodes, task.graph)
+    keys = [edge_key(s, r) for s, r in task.graph.edges]
+    kept = torch.tensor([[k in circuit for k in keys] for circuit in top_circuits(fine)], dtype=torch.float)
+    engine = task.engine
+    with torch.no_grad():
+        *circuits, empty = task.metric(engine.run(engine.edge_mask(torch.cat([kept, torch.zeros(1, len(keys))])),
+                                                  task.ablation("auto"))).tolist()  # fmt: skip
+    if empty <= 0:  # ablating everything changes nothing: no faithfulness to measure
+        return MetricOutput()
+    f = [(m - empty) / (0.0 - empty) + 0.0 for m in circuits]  # + 0.0: no -0.0
+    cpr, cmd = mib_areas(f)
+    return MetricOutput(
+        values={"mib_cpr": cpr, "mib_cmd": cmd}, curves={"mib_faithfulness": list(zip(MIB_FRACTIONS, f))}
+    )
+
+
 def group_found(scores: Scores, task: DiscoveryTask) -> MetricOutput:
     """On a hard-track model: how much of its structured group the method sees.
     ``group_found`` is the share of the group's members scored above every node outside
@@ -255,6 +291,11 @@ def register_metrics(register):
         name="faithfulness",
         description="The found circuit's metric against the full model (0) and the empty circuit.",
         compute=faithfulness,
+    )
+    register(
+        name="mib",
+        description="MIB's faithfulness curve over circuits of 0.1-100 % of edges by top score: CPR (area under it) and CMD.",
+        compute=mib_faithfulness,
     )
     register(
         name="group-found",

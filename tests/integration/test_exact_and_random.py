@@ -31,3 +31,14 @@ def test_random_is_seeded_and_at_chance():
     assert first.metrics["edge_auroc"] == again.metrics["edge_auroc"]
     assert [e.score for e in first.scores.edges] != [e.score for e in other.scores.edges]
     assert 0.0 <= first.metrics["edge_auroc"] <= 1.0
+
+
+def test_mib_measures_on_a_compiled_case():
+    result = interpbench.run(case="3", method="exact")
+    m = result.metrics
+    f = dict(result.curves["mib_faithfulness"])
+    assert f[1.0] == pytest.approx(1.0)  # every edge kept: the full model
+    assert 0 < m["mib_cpr"] <= 0.999 + 1e-9 and m["mib_cmd"] >= 0
+    assert m["edge_auprc"] == 1.0 and m["edge_auroc_mib"] <= m["edge_auroc_trapezoid"] + 1e-9
+    floor = interpbench.run(case="3", method="random", seed=0).metrics
+    assert floor["mib_cpr"] < m["mib_cpr"] and floor["edge_auprc"] < 1.0

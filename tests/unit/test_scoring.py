@@ -41,3 +41,35 @@ def test_confusion_sets_and_rates():
     c = confusion({"a", "c"}, {"a", "b"}, ["a", "b", "c", "d"])
     assert (c.tp, c.fp, c.fn, c.tn) == (["a"], ["c"], ["b"], ["d"])
     assert c.tpr == 0.5 and c.fpr == 0.5
+
+
+def test_average_precision_by_hand():
+    from interpbench.scoring import average_precision
+
+    # ranked a(+) b(-) c(+) d(-): precision 1 at recall 1/2, 2/3 at recall 1 -> (1 + 2/3) / 2
+    assert average_precision({"a": 4, "b": 3, "c": 2, "d": 1}, {"a", "c"}) == pytest.approx(5 / 6)
+    # a tie of b(-) and c(+) enters together: precision 2/3 at recall 1
+    assert average_precision({"a": 4, "b": 2, "c": 2, "d": 1}, {"a", "c"}) == pytest.approx(5 / 6)
+    assert average_precision({"a": 1, "b": 2}, {"a"}) == pytest.approx(1 / 2)
+    assert average_precision({"a": 1}, set()) is None
+
+
+def test_mib_circuits_and_areas_by_hand():
+    from interpbench.scoring import MIB_FRACTIONS, mib_areas, top_circuits
+
+    scores = {f"e{i}": float(i) for i in range(1000)}
+    circuits = top_circuits(scores)
+    assert [len(c) for c in circuits] == [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+    assert circuits[0] == {"e999"} and circuits[2] == {"e995", "e996", "e997", "e998", "e999"}
+    assert [len(c) for c in top_circuits({"a": 1.0, "b": 0.0})] == [0] * 7 + [0, 1, 2]
+    # f = 1 everywhere: CPR is the width of the axis (0.999), CMD 0
+    assert mib_areas([1.0] * 10) == pytest.approx((0.999, 0.0))
+    # f rising linearly with the fraction: CPR = (1 - 0.001^2) / 2 by trapezoids on a line
+    cpr, cmd = mib_areas(list(MIB_FRACTIONS))
+    assert cpr == pytest.approx((1 - 0.001**2) / 2) and cmd == pytest.approx(0.999 - cpr)
+    # MIB's formula, term by term, on an overshooting curve
+    f = [0.0, 0.1, 0.2, 0.4, 0.8, 1.2, 1.1, 1.0, 1.0, 1.0]
+    x = MIB_FRACTIONS
+    expected_cpr = sum((x[i + 1] - x[i]) * (f[i] + f[i + 1]) / 2 for i in range(9))
+    expected_cmd = sum((x[i + 1] - x[i]) * (abs(1 - f[i]) + abs(1 - f[i + 1])) / 2 for i in range(9))
+    assert mib_areas(f) == pytest.approx((expected_cpr, expected_cmd))
