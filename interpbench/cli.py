@@ -204,6 +204,13 @@ def parse_settings(pairs: Iterable[str]) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print the RunResult as JSON.")
 @click.option("--out", type=OutPath(dir_okay=False, writable=True), help="Also write the RunResult JSON here.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Give up after this many seconds.")
+@click.option(
+    "--export-scores", type=OutPath(dir_okay=False, writable=True), help="Also write the method's scores here."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["interpbench", "mib"]), default="interpbench", show_default=True,
+    help="Format of --export-scores: interpbench's Scores JSON or the EAP-IG/MIB graph JSON.",
+)  # fmt: skip
 def run(
     case: str,
     method: str,
@@ -215,6 +222,8 @@ def run(
     as_json: bool,
     out: str | None,
     timeout: float | None,
+    export_scores: str | None,
+    fmt: str,
 ) -> None:
     """Run one discovery method on one case and score it against the ground truth."""
     from interpbench.runner import run as run_once
@@ -222,8 +231,9 @@ def run(
 
     config = parse_settings(settings)
     options = {"model_dir": model_dir} if model_dir else None
-    if out:
-        _check_writable(out)  # before the run, not after it
+    for path in (out, export_scores):
+        if path:
+            _check_writable(path)  # before the run, not after it
     try:
         with time_limit(timeout):
             result = run_once(
@@ -236,10 +246,52 @@ def run(
         from interpbench.store import write_json_atomic
 
         write_json_atomic(out, result.model_dump(mode="json"))
+    if export_scores and result.scores is not None:
+        from interpbench.formats.files import write_scores
+
+        write_scores(result.scores, export_scores, fmt, {"case": case, "loader": loader, "method": method})  # type: ignore[arg-type]
     if as_json:
         click.echo(result.model_dump_json(indent=2))
         return
     click.echo(format_result(result))
+
+
+@cli.command()
+@click.option("--case", "case", required=True, help="Case name, e.g. 3.")
+@click.option(
+    "--scores", "path", required=True, type=click.Path(exists=True, dir_okay=False), help="The file to score."
+)
+@click.option("--loader", default="tracr", show_default=True, help="Model loader (the model the scores are of).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["auto", "interpbench", "mib"]), default="auto", show_default=True,
+    help="interpbench's Scores JSON (schemas/Scores.json) or the EAP-IG/MIB graph JSON (schemas/MIBGraph.json).",
+)  # fmt: skip
+@click.option("--name", default="external", show_default=True, help="The method name the record carries.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the data the metrics use.")
+@click.option("--examples", default=500, show_default=True, type=EXAMPLES, help="Clean/corrupted examples.")
+@click.option("--model-dir", type=click.Path(exists=True, file_okay=False), help="Model directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the RunResult as JSON.")
+@click.option("--out", type=OutPath(dir_okay=False, writable=True), help="Also write the RunResult JSON here.")
+def score(
+    case: str, path: str, loader: str, fmt: str, name: str, seed: int, examples: int, model_dir: str | None,
+    as_json: bool, out: str | None,
+) -> None:  # fmt: skip
+    """Score edge or node scores made by any tool, in any language, with every metric.
+
+    The file holds a score for every edge (or node) of the case's model graph: interpbench's
+    Scores JSON, or an EAP-IG/MIB graph (its in_graph edges are the selected circuit). The
+    record is the RunResult a method run writes."""
+    from interpbench.runner import score_file
+
+    if out:
+        _check_writable(out)
+    options = {"model_dir": model_dir} if model_dir else None
+    result = score_file(case, path, loader, fmt, name, seed, examples, options)
+    if out:
+        from interpbench.store import write_json_atomic
+
+        write_json_atomic(out, result.model_dump(mode="json"))
+    click.echo(result.model_dump_json(indent=2) if as_json else format_result(result))
 
 
 def format_result(result) -> str:
@@ -882,21 +934,20 @@ def schema(name: str | None, write_dir: str | None) -> None:
 
     NAME is a model such as RunResult or Scores; without it, the names are listed.
     """
-    from interpbench.schemas import PUBLIC_MODELS
-    from interpbench.schemas.export import write_schemas
+    from interpbench.schemas.export import EXPORTED, write_schemas
 
     if write_dir:
         for path in write_schemas(write_dir):
             click.echo(path)
         return
     if not name:
-        click.echo("\n".join(sorted(PUBLIC_MODELS)))
+        click.echo("\n".join(sorted(EXPORTED)))
         return
-    if name not in PUBLIC_MODELS:
+    if name not in EXPORTED:
         from interpbench.errors import UnknownName
 
-        raise UnknownName("schema", name, sorted(PUBLIC_MODELS))
-    _echo_json(PUBLIC_MODELS[name].model_json_schema())
+        raise UnknownName("schema", name, sorted(EXPORTED))
+    _echo_json(EXPORTED[name].model_json_schema())
 
 
 def main() -> None:  # pragma: no cover - console entry point

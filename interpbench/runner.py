@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from interpbench import registry
 from interpbench.errors import ConfigError, InterpbenchError, PluginFailed
-from interpbench.schemas import EdgeScore, MetricOutput, RunResult, Scores, Timings
+from interpbench.schemas import EdgeScore, MetricOutput, RunResult, Scores, Timings, validation_summary
 from interpbench.versions import versions
 
 DEFAULT_EXAMPLES = 500
@@ -95,19 +95,9 @@ def calling(spec, kind: str, fn, *args, **kwargs):
         raise PluginFailed(f"{kind} {spec.name!r} (plugin {spec.plugin!r}) failed: {type(e).__name__}: {e}") from e
 
 
-def validation_summary(e: ValidationError) -> str:
-    """``Scores: edges.3.score: Input should be a valid number (got 'x'); 2 more errors``."""
-    errors = e.errors()
-    first = errors[0]
-    where = ".".join(str(p) for p in first["loc"]) or "input"
-    got = f" (got {first['input']!r:.60})" if "input" in first and not isinstance(first["input"], dict) else ""
-    more = f"; {len(errors) - 1} more error{'s' * (len(errors) > 2)}" if len(errors) > 1 else ""
-    return f"{e.title}: {where}: {first['msg']}{got}{more}"
-
-
 def as_scores(raw: Any, method: str, task) -> Scores:
     """Validate what a method returned: every edge (or node) of the graph, scored."""
-    from interpbench.graph import edge_key, split_edge_key
+    from interpbench.graph import split_edge_key
 
     spec = registry.get_method(method)
     who = f"method {method!r} (plugin {spec.plugin!r})"
@@ -126,6 +116,13 @@ def as_scores(raw: Any, method: str, task) -> Scores:
         raise InterpbenchError(f"{who} returned {type(raw).__name__}, not Scores")
     if raw.level != spec.level:
         raise InterpbenchError(f"{who} is declared {spec.level}-level but returned {raw.level} scores")
+    return check_coverage(raw, task, who)
+
+
+def check_coverage(raw: Scores, task, who: str) -> Scores:
+    """``raw`` if it scores every edge (or node) of the task's graph and nothing else."""
+    from interpbench.graph import edge_key
+
     expected = set(task.graph.edges) if raw.level == "edge" else set(task.graph.nodes)
     got = {(e.sender, e.receiver) for e in raw.edges} if raw.level == "edge" else set(raw.nodes)
     if got != expected:
@@ -222,6 +219,53 @@ def rescore(result: RunResult) -> RunResult:
     )
 
 
+def score_file(
+    case: str,
+    path: str,
+    loader: str = "tracr",
+    fmt: str = "auto",
+    name: str = "external",
+    seed: int = 0,
+    n_examples: int = DEFAULT_EXAMPLES,
+    loader_options: dict | None = None,
+) -> RunResult:
+    """Score a file of edge or node scores made by any tool (interpbench's ``Scores`` JSON or
+    a MIB graph) with every metric, as if a method called ``name`` had returned them."""
+    from interpbench.formats.files import read_scores
+
+    t0 = time.perf_counter()
+    task = make_task(case, loader, seed=seed, n_examples=n_examples, options=loader_options)
+    t1 = time.perf_counter()
+    scores = check_coverage(read_scores(path, task.graph, fmt), task, f"the scores in {path}")
+    t2 = time.perf_counter()
+    merged, errors = compute_metrics(scores, task)
+    t3 = time.perf_counter()
+    return _record(task, case, loader, name, {"scores_file": str(path), "format": fmt}, seed, scores, merged, errors,
+                   Timings(load_seconds=t1 - t0, method_seconds=t2 - t1, metrics_seconds=t3 - t2, total_seconds=t3 - t0))  # fmt: skip
+
+
+def _record(task, case, loader, method, config, seed, scores, merged, errors, timings, keep_scores=True) -> RunResult:
+    return RunResult(
+        case=case,
+        loader=loader,
+        method=method,
+        config=config,
+        seed=seed,
+        n_examples=int(task.clean.shape[0]),
+        level=scores.level,
+        granularity=task.granularity,
+        thresholds=[c.threshold for c in scores.sweep],
+        versions=versions(),
+        timings=timings,
+        metrics=merged.values,
+        metric_errors=errors,
+        sets=merged.sets,
+        curves=merged.curves,
+        scores=scores if keep_scores else None,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
 def run(
     case: str,
     method: str,
@@ -248,22 +292,6 @@ def run(
     t2 = time.perf_counter()
     merged, errors = compute_metrics(scores, task)
     t3 = time.perf_counter()
-    return RunResult(
-        case=case,
-        loader=loader,
-        method=method,
-        config=cfg.model_dump(mode="json"),
-        seed=seed,
-        n_examples=int(task.clean.shape[0]),
-        level=spec.level,
-        granularity=task.granularity,
-        thresholds=[c.threshold for c in scores.sweep],
-        versions=versions(),
-        timings=Timings(load_seconds=t1 - t0, method_seconds=t2 - t1, metrics_seconds=t3 - t2, total_seconds=t3 - t0),
-        metrics=merged.values,
-        metric_errors=errors,
-        sets=merged.sets,
-        curves=merged.curves,
-        scores=scores if keep_scores else None,
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    )
+    timings = Timings(load_seconds=t1 - t0, method_seconds=t2 - t1, metrics_seconds=t3 - t2, total_seconds=t3 - t0)
+    return _record(task, case, loader, method, cfg.model_dump(mode="json"), seed, scores, merged, errors, timings,
+                   keep_scores)  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 #: 2: headline edge metrics at the loader's certified granularity (edge_qkv_*, edge_head_* beside them).
 SCHEMA_VERSION = 2
@@ -21,6 +21,16 @@ Value = str | int | float | bool
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def validation_summary(e: ValidationError) -> str:
+    """``Scores: edges.3.score: Input should be a valid number (got 'x'); 2 more errors``."""
+    errors = e.errors()
+    first = errors[0]
+    where = ".".join(str(p) for p in first["loc"]) or "input"
+    got = f" (got {first['input']!r:.60})" if "input" in first and not isinstance(first["input"], dict) else ""
+    more = f"; {len(errors) - 1} more error{'s' * (len(errors) > 2)}" if len(errors) > 1 else ""
+    return f"{e.title}: {where}: {first['msg']}{got}{more}"
 
 
 # --- what a method's config builds on -------------------------------------------------

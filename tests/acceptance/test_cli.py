@@ -177,10 +177,9 @@ def test_example_plugin_installs_and_runs(tmp_path):
 
 
 def test_schema_files_are_current():
-    from interpbench.schemas import PUBLIC_MODELS
-    from interpbench.schemas.export import schema_text
+    from interpbench.schemas.export import EXPORTED, schema_text
 
-    for name in PUBLIC_MODELS:
+    for name in EXPORTED:
         path = REPO / "schemas" / f"{name}.json"
         assert path.exists(), f"run `interpbench schema --write schemas` ({name} missing)"
         assert path.read_text() == schema_text(name), (
