@@ -42,3 +42,17 @@ def test_mib_measures_on_a_compiled_case():
     assert m["edge_auprc"] == 1.0 and m["edge_auroc_mib"] <= m["edge_auroc_trapezoid"] + 1e-9
     floor = interpbench.run(case="3", method="random", seed=0).metrics
     assert floor["mib_cpr"] < m["mib_cpr"] and floor["edge_auprc"] < 1.0
+
+
+def test_clean_corrupted_averages_the_gradient_at_both_ends(task3):
+    from interpbench.plugins.methods.eap import EAPConfig, attribution_scores, attribution_target
+
+    engine, ablation = task3.engine, task3.ablation("auto")
+    target = attribution_target(task3, task3.clean_logits.argmax(-1)[:, 1:])
+    clean = engine.embeddings(task3.clean)
+    ablated = [a.expand_as(c) for a, c in zip(engine.ablated_outputs(ablation)[:2], clean)]
+    grads = [engine.receiver_gradients(target, *point)[1] for point in (clean, ablated)]
+    expected = attribution_scores(task3, (grads[0] + grads[1]) / 2, ablation)
+    got = interpbench.run(case="3", method="clean-corrupted").scores
+    assert [e.score for e in got.edges] == pytest.approx(expected, rel=1e-5, abs=1e-8)
+    assert got.edges and EAPConfig().score == "abs-mean"
