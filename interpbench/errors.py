@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import signal
+import threading
 
 
 class InterpbenchError(Exception):
@@ -35,3 +38,30 @@ class CaseNotCompilable(InterpbenchError):
 
 class PluginFailed(InterpbenchError):
     """A plugin's code raised while running (its loader, method or metric)."""
+
+
+class UserInterrupt(BaseException):
+    """A Ctrl-C from the user while plugin code runs (as opposed to plugin code raising
+    ``KeyboardInterrupt`` itself, which is that plugin's failure)."""
+
+
+@contextlib.contextmanager
+def user_interrupts_apart():
+    """While plugin code runs, a real SIGINT raises ``UserInterrupt``, so that a plugin raising
+    ``KeyboardInterrupt`` can be reported by name and a user's Ctrl-C still stops us. (Only in
+    the main thread, and only where nobody else handles SIGINT.)"""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+
+    def interrupted(signum, frame):
+        raise UserInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

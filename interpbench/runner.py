@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from interpbench import registry
-from interpbench.errors import ConfigError, InterpbenchError, PluginFailed
+from interpbench.errors import ConfigError, InterpbenchError, PluginFailed, UserInterrupt, user_interrupts_apart
 from interpbench.schemas import EdgeScore, MetricOutput, RunResult, Scores, Timings, validation_summary
 from interpbench.versions import versions
 
@@ -83,15 +83,17 @@ def calling(spec, kind: str, fn, *args, **kwargs):
     """Call plugin code; what it raises is reported with the plugin's name, and what it
     prints goes to stderr (stdout may be carrying ``--json``)."""
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with user_interrupts_apart(), contextlib.redirect_stdout(sys.stderr):
             return fn(*args, **kwargs)
+    except UserInterrupt:  # the user's Ctrl-C: stop
+        raise KeyboardInterrupt from None
     except InterpbenchError:
         raise
     except ValidationError as e:  # a schema the plugin built wrongly: say where, in one line
         raise PluginFailed(
             f"{kind} {spec.name!r} (plugin {spec.plugin!r}) built an invalid {validation_summary(e)}"
         ) from e
-    except Exception as e:  # noqa: BLE001 - any plugin bug ends up here, named
+    except (Exception, SystemExit, KeyboardInterrupt) as e:  # noqa: BLE001 - any plugin bug ends up here, named
         raise PluginFailed(f"{kind} {spec.name!r} (plugin {spec.plugin!r}) failed: {type(e).__name__}: {e}") from e
 
 

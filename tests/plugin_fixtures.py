@@ -118,8 +118,12 @@ def exits(task, config):
     sys.exit(0)
 
 
+def interrupts(task, config):
+    raise KeyboardInterrupt  # a bug in the method, not the user's Ctrl-C
+
+
 @hookimpl
 def register_methods(register):
-    for run in (dies, hangs, exits):
+    for run in (dies, hangs, exits, interrupts):
         register(name=run.__name__, description="A hazard for sweeps.", level="edge", config=Config, run=run)
 """

@@ -17,9 +17,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import signal
 import sys
-import threading
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Callable, Iterable
@@ -28,7 +26,7 @@ import pluggy
 from pydantic import ValidationError
 
 from interpbench import hookspecs
-from interpbench.errors import PluginError, UnknownName
+from interpbench.errors import PluginError, UnknownName, UserInterrupt, user_interrupts_apart
 from interpbench.registry.specs import CaseSpec, LoaderSpec, MethodSpec, MetricSpec, Spec, StructureSpec
 from interpbench.schemas import CaseInfo, LoaderInfo, MethodInfo, MetricInfo, PluginInfo, StructureInfo
 
@@ -81,7 +79,7 @@ class Registry:
         self.loaded = True
         allowed = _allowed_distributions()
         found_builtins = False
-        with _user_interrupts_apart(), contextlib.redirect_stdout(sys.stderr):  # plugin output never reaches --json
+        with user_interrupts_apart(), contextlib.redirect_stdout(sys.stderr):  # plugin output never reaches --json
             for ep in _entry_points():
                 dist = ep.dist.name if ep.dist else "?"
                 found_builtins |= dist == BUILTIN_DISTRIBUTION
@@ -89,7 +87,7 @@ class Registry:
                     continue
                 try:
                     module = ep.load()
-                except _UserInterrupt:
+                except UserInterrupt:
                     raise KeyboardInterrupt from None
                 except (Exception, SystemExit, KeyboardInterrupt) as e:  # noqa: BLE001 - a broken plugin must not take us down
                     failed = self.plugins.setdefault(dist, _Plugin(dist, ep.dist.version if ep.dist else None, []))
@@ -123,7 +121,7 @@ class Registry:
             try:
                 with contextlib.redirect_stdout(sys.stderr):
                     hook(register=self._registrar(kind, spec_type, plugin))
-            except _UserInterrupt:
+            except UserInterrupt:
                 raise KeyboardInterrupt from None
             except (Exception, SystemExit, KeyboardInterrupt) as e:  # noqa: BLE001
                 self._problem(f"plugin {distribution!r} failed in register_{kind}: {_short(e)}", plugin)
@@ -216,31 +214,6 @@ def _short(e: BaseException) -> str:
 def _plugin_error(e: BaseException) -> str:
     """pluggy's validation message, on one line."""
     return " ".join(str(e).split())
-
-
-class _UserInterrupt(BaseException):
-    """A Ctrl-C from the user while plugins load (as opposed to a plugin raising KeyboardInterrupt)."""
-
-
-@contextlib.contextmanager
-def _user_interrupts_apart():
-    """While plugins load, a real SIGINT raises ``_UserInterrupt``, so that a plugin raising
-    ``KeyboardInterrupt`` itself can be reported by name and a user's Ctrl-C still stops us."""
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
-        yield
-        return
-
-    def interrupted(signum, frame):
-        raise _UserInterrupt
-
-    signal.signal(signal.SIGINT, interrupted)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 _registry = Registry()

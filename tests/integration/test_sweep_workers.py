@@ -49,6 +49,25 @@ def test_a_method_calling_sys_exit_fails_its_run_not_the_sweep(hazards, tmp_path
     assert by_method["node-ablation"].status == "ok"
 
 
+def test_a_method_raising_keyboard_interrupt_fails_its_run_and_is_named(hazards, tmp_path):
+    from click.testing import CliRunner
+
+    from interpbench.cli import cli
+
+    summary = run_sweep(grid(["3"], ["interrupts", "node-ablation"], ["tracr"], [0], n_examples=32), tmp_path)
+    assert (summary.ran, summary.failed) == (2, 1)
+    assert (
+        "method 'interrupts' (plugin 'sweep-hazards') failed: KeyboardInterrupt"
+        in results(tmp_path)["interrupts"].error
+    )
+    for method in ("interrupts", "exits"):
+        ran = CliRunner().invoke(cli, ["run", "--case", "3", "--method", method, "--examples", "32"])
+        assert ran.exit_code == 1, ran.output
+        assert (
+            ran.output.strip().splitlines()[-1].startswith(f"Error: method {method!r} (plugin 'sweep-hazards') failed")
+        )
+
+
 def test_a_run_that_outlives_its_timeout_fails_in_one_process_too(hazards, tmp_path):
     specs = grid(["3"], ["hangs"], ["tracr"], [0], n_examples=32)
     started = time.monotonic()
