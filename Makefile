@@ -35,7 +35,7 @@ benchmark: $(STAMP)  ## speed against auto-circuit (see benchmarks/README.md for
 
 docs: $(STAMP)  ## regenerate the generated parts of docs/ and schemas/
 	$(BIN)/interpbench schema --write schemas
-	$(BIN)/python -m interpbench.docs_gen
+	$(BIN)/python tools/docs_gen.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
