@@ -658,7 +658,7 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
 
     def progress(p) -> None:
         bar.n = p.step
-        shown = {"loss": f"{sum(p.loss.values()):.3g}"} if p.loss else {}
+        shown = {"loss": f"{p.loss['total']:.3g}"} if "total" in p.loss else {}  # the weighted total, as meta.json
         if p.metrics is not None:
             shown.update(
                 acc=f"{p.metrics.accuracy:.3f}",

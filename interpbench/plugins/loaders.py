@@ -47,7 +47,8 @@ def load_siit(case, *, seed: int = 0, options: dict[str, Any] | None = None, str
         how = f" --hard {structure}" if structure else ""
         raise InterpbenchError(
             f"no trained model for case {case.name}: train one with `interpbench train --case {case.name}{how}` "
-            f"or pass --model-dir (the {'hard track ' + structure if structure else 'zoo'} has cases {shipped})"
+            f"or give run/eval its directory with --model-dir; a sweep takes the cases that have one with "
+            f"--cases available (the {'hard track ' + structure if structure else 'zoo'} has cases {shipped})"
         )
     try:
         return load_trained(case, directory)
