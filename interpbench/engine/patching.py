@@ -18,7 +18,11 @@ class PatchingEngine:
     """Evaluate a HookedTransformer with any set of edges ablated.
 
     Args:
-        model: a HookedTransformer without LayerNorm (tracr and SIIT models).
+        model: a HookedTransformer with standard positional embeddings, attention before
+            the MLP, and any of TransformerLens's normalizations (none for tracr and SIIT
+            models; LayerNorm for GPT-2-like ones). A receiver's input is the residual
+            stream before its LayerNorm, which is recomputed from the patched input, as
+            TransformerLens's ``hook_q_input``/``hook_mlp_in`` and auto-circuit patch it.
         graph: its computational graph.
         clean: token ids [B, P] the circuit is evaluated on.
         corrupted: token ids [B, P] whose activations replace ablated edges
@@ -27,8 +31,11 @@ class PatchingEngine:
 
     def __init__(self, model, graph: ComputationalGraph, clean: torch.Tensor, corrupted: torch.Tensor) -> None:
         cfg = model.cfg
-        if cfg.normalization_type is not None:
-            raise ValueError("the patching engine needs a model without LayerNorm")
+        if cfg.normalization_type not in (None, "LN", "LNPre", "RMS", "RMSPre"):
+            raise ValueError(f"the patching engine does not support normalization {cfg.normalization_type!r}")
+        if cfg.positional_embedding_type != "standard" or cfg.parallel_attn_mlp:
+            raise ValueError("the patching engine needs standard positional embeddings and attention before the MLP")
+        self.normalized = cfg.normalization_type is not None
         if clean.shape != corrupted.shape:
             raise ValueError(f"clean {tuple(clean.shape)} and corrupted {tuple(corrupted.shape)} data differ in shape")
         self.model, self.graph = model, graph
@@ -198,7 +205,7 @@ class PatchingEngine:
             state.compute(needed, qkv, s0 + heads, lambda x, nodes: self._attention(layer, x, nodes))
             if self.has_mlps:
                 mlp_in, mlp_out = torch.tensor([[r0 + 3 * H]]), torch.tensor([s0 + H])
-                state.compute(needed, mlp_in, mlp_out, lambda x, _: self._mlp(block.mlp, x[:, 0]))
+                state.compute(needed, mlp_in, mlp_out, lambda x, _: self._mlp(block, x[:, 0]))
         out = torch.tensor([[self.R - 1]])
         circuits, _ = state.distinct(needed, out, None)
         logits = [self._logits(state.inputs(c, out.expand(len(c), 1))[:, 0]) for c in circuits.split(state.chunk)]
@@ -276,7 +283,7 @@ class PatchingEngine:
             if self.has_mlps:
                 x = self._inputs(state, r0 + 3 * H, r0 + 3 * H + 1)  # [C, 1, B, P, D]
                 state.note(x)
-                state.add_outputs([self._mlp(block.mlp, x[:, 0])])
+                state.add_outputs([self._mlp(block, x[:, 0])])
         return state
 
     @cached_property
@@ -301,6 +308,8 @@ class PatchingEngine:
         """
         k, _, B, P, D = qkv.shape
         H = self.n_heads
+        if self.normalized:  # each of q, k and v through the block's LayerNorm, as TransformerLens does
+            qkv = self.model.blocks[layer].ln1(qkv)
         w, b, w_out = self._qkv_weights[layer]
         which = torch.stack([heads, heads + H, heads + 2 * H], dim=1).flatten()  # [3k]
         projected = torch.baddbmm(b[which], w[which], qkv.reshape(3 * k, B * P, D).transpose(1, 2))  # [3k, E, B*P]
@@ -318,13 +327,17 @@ class PatchingEngine:
         out = torch.bmm(w_out[heads], z.reshape(k, B * P, -1).transpose(1, 2))  # [k, D, B*P]
         return out.transpose(1, 2).view(k, B, P, D)
 
-    @staticmethod
-    def _mlp(mlp, x: torch.Tensor) -> torch.Tensor:
+    def _mlp(self, block, x: torch.Tensor) -> torch.Tensor:
+        mlp = block.mlp
+        if self.normalized:
+            x = block.ln2(x)
         rows = x.reshape(-1, x.shape[-1])  # one matmul with the bias fused, not a matmul and an add
         hidden = mlp.act_fn(torch.addmm(mlp.b_in, rows, mlp.W_in))
         return torch.addmm(mlp.b_out, hidden, mlp.W_out).view(x.shape)
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        if self.normalized:
+            x = self.model.ln_final(x)
         return x @ self.model.unembed.W_U + self.model.unembed.b_U
 
     def _unembed(self, state: "Pass") -> torch.Tensor:

@@ -1,0 +1,63 @@
+"""The patching engine on models with normalization (GPT-2-like LayerNorm, folded LNPre,
+RMSNorm): patched before each receiver's normalization, which is recomputed, exactly as
+TransformerLens hooks on hook_q_input / hook_mlp_in / hook_resid_post give."""
+
+import pytest
+import torch
+from hooks_reference import run_reference, sender_activations
+
+from interpbench.engine import PatchingEngine
+from interpbench.graph import ComputationalGraph
+
+
+def model_with(normalization: str):
+    from transformer_lens import HookedTransformer, HookedTransformerConfig
+
+    cfg = HookedTransformerConfig(
+        n_layers=2, d_model=16, n_heads=4, d_head=4, d_mlp=32, d_vocab=7, n_ctx=6, act_fn="gelu",
+        normalization_type=normalization, use_attn_result=True, use_split_qkv_input=True, use_hook_mlp_in=True,
+        seed=0,
+    )  # fmt: skip
+    model = HookedTransformer(cfg)
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, p in model.named_parameters():  # LayerNorm weights away from 1 and 0 too
+            if name.endswith(("ln1.w", "ln2.w", "ln_final.w")):
+                p.copy_(1 + 0.5 * torch.randn(p.shape, generator=generator))
+            elif name.endswith(("ln1.b", "ln2.b", "ln_final.b")):
+                p.copy_(0.3 * torch.randn(p.shape, generator=generator))
+    return model.eval()
+
+
+@pytest.mark.parametrize("normalization", ["LN", "LNPre", "RMS"])
+def test_patched_runs_match_hooks_with_normalization(normalization):
+    model = model_with(normalization)
+    graph = ComputationalGraph(2, 4)
+    generator = torch.Generator().manual_seed(2)
+    clean, corrupted = (torch.randint(0, 7, (24, 6), generator=generator) for _ in range(2))
+    engine = PatchingEngine(model, graph, clean, corrupted)
+    assert torch.allclose(engine.run(engine.valid[None])[0], model(clean), atol=1e-5)
+    kept = (torch.rand(5, len(graph.edges), generator=generator) > 0.5).float()
+    kept[0] = 0.0
+    ours = engine.run(engine.edge_mask(kept), "resample")
+    ablated = sender_activations(model, graph, corrupted)
+    for i in range(len(kept)):
+        reference = run_reference(
+            model, graph, clean, ablated, {e: bool(kept[i, j]) for j, e in enumerate(graph.edges)}
+        )
+        assert torch.allclose(ours[i], reference, atol=1e-5), f"circuit {i}: {(ours[i] - reference).abs().max()}"
+    # the differentiable pass agrees with the shared one
+    soft = kept[1:2].clone().requires_grad_(True)
+    assert torch.allclose(engine.run(engine.edge_mask(soft), "resample")[0], ours[1], atol=1e-5)
+
+
+def test_unsupported_architectures_are_refused_in_one_line():
+    from transformer_lens import HookedTransformer, HookedTransformerConfig
+
+    cfg = HookedTransformerConfig(
+        n_layers=1, d_model=8, n_heads=2, d_head=4, d_vocab=5, n_ctx=4, act_fn="gelu", attn_only=True,
+        positional_embedding_type="rotary", use_attn_result=True, use_split_qkv_input=True,
+    )  # fmt: skip
+    tokens = torch.zeros(2, 4, dtype=torch.long)
+    with pytest.raises(ValueError, match="standard positional embeddings"):
+        PatchingEngine(HookedTransformer(cfg), ComputationalGraph(1, 2, has_mlps=False), tokens, tokens)
