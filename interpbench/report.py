@@ -210,6 +210,46 @@ def by_loader(frame: pd.DataFrame, metric: str = "edge_auroc") -> pd.DataFrame:
     return table.sort_values(loaders[0], ascending=False).rename_axis("method").reset_index()
 
 
+def loader_effects(frame: pd.DataFrame, metric: str = "edge_auroc", reference: str = "siit") -> pd.DataFrame:
+    """Per method variant and loader other than ``reference``: how much the loader's models
+    change the method's score against the reference loader's model of the same case (the
+    hard track's structures against the zoo's plain model), over the cases both have: the
+    mean change, the Wilcoxon signed-rank p of the paired differences and Vargha–Delaney's
+    A12 (below 0.5: the structure's models score lower). Empty without the reference loader."""
+    from scipy.stats import wilcoxon
+
+    ok = frame[(frame["status"] == "ok") & frame[metric].notna()] if not frame.empty else frame
+    if ok.empty or reference not in set(ok["loader"]) or ok["loader"].nunique() < 2:
+        return pd.DataFrame()
+    per_case = ok.groupby(["variant", "loader", "case"])[metric].mean()
+    rows = []
+    for variant in sorted(ok["variant"].unique()):
+        if (variant, reference) not in per_case.index.droplevel(2):
+            continue
+        base = per_case.loc[(variant, reference)]
+        for loader in sorted(set(ok["loader"]) - {reference}):
+            if (variant, loader) not in per_case.index.droplevel(2):
+                continue
+            both = pd.concat([base, per_case.loc[(variant, loader)]], axis=1, keys=["ref", "other"]).dropna()
+            if both.empty:
+                continue
+            xs, ys = both["other"].tolist(), both["ref"].tolist()
+            differences = [x - y for x, y in zip(xs, ys)]
+            rows.append(
+                {
+                    "method": variant,
+                    "loader": loader,
+                    "cases": len(both),
+                    f"mean ({reference})": sum(ys) / len(ys),
+                    "mean (loader)": sum(xs) / len(xs),
+                    "mean change": sum(differences) / len(differences),
+                    "wilcoxon_p": 1.0 if not any(differences) else float(wilcoxon(xs, ys).pvalue),
+                    "a12": vargha_delaney_a12(xs, ys),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def group_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Hard track: per method variant and loader, the mean share of the structured group
     ranked above every node outside the circuit (``group_found``) and in the method's own
@@ -359,16 +399,20 @@ def render(folder: str | Path, fmt: str = "markdown", metric: str = "edge_auroc"
     rulers = conventions(frame) if not frame.empty else pd.DataFrame()
     stats = pairwise(frame, metric) if not frame.empty else pd.DataFrame()
     loaders = by_loader(frame, metric)
+    effects = loader_effects(frame, metric)
     groups = group_table(frame)
     failed = frame[frame["status"] == "failed"] if not frame.empty else frame
     if fmt == "csv":
         columns = [c for c in frame.columns if c not in (*CURVES, *CIRCUIT_SETS)]
         return frame[columns].to_csv(index=False), loaded.skipped
     if fmt == "html":
-        return _html(frame, board, rulers, stats, cases, failed, metric, loaders, groups), loaded.skipped
+        return _html(frame, board, rulers, stats, cases, failed, metric, loaders, groups, effects), loaded.skipped
     parts = [f"## Leaderboard ({len(frame)} runs)\n", to_markdown(board)]
     if not loaders.empty:
         parts += [f"\n## {metric} per loader, on the cases every loader has\n", to_markdown(loaders)]
+    if not effects.empty:
+        parts += [f"\n## What each loader's models change against siit's, case by case ({metric}; "
+                  "Wilcoxon signed-rank p of the paired differences, Vargha–Delaney A12)\n", to_markdown(effects, 4)]  # fmt: skip
     if not groups.empty:
         parts += ["\n## Structured groups found (share of members ranked above every node outside the circuit; "
                   "share in the method's own circuit)\n", to_markdown(groups)]  # fmt: skip
@@ -385,7 +429,7 @@ def render(folder: str | Path, fmt: str = "markdown", metric: str = "edge_auroc"
     return "\n".join(parts), loaded.skipped
 
 
-def _html(frame, board, rulers, stats, cases, failed, metric: str, loaders=None, groups=None) -> str:
+def _html(frame, board, rulers, stats, cases, failed, metric: str, loaders=None, groups=None, effects=None) -> str:
     import tempfile
 
     from interpbench import report_html as h
@@ -410,6 +454,11 @@ def _html(frame, board, rulers, stats, cases, failed, metric: str, loaders=None,
             *(
                 [(f"{metric} per loader, on the cases every loader has", h.table(loaders))]
                 if loaders is not None and not loaders.empty
+                else []
+            ),
+            *(
+                [(f"What each loader's models change against siit's ({metric}: Wilcoxon p, A12)", h.table(effects))]
+                if effects is not None and not effects.empty
                 else []
             ),
             *([("Structured groups found", h.table(groups))] if groups is not None and not groups.empty else []),

@@ -166,3 +166,22 @@ def test_per_loader_means_are_paired_over_the_cases_every_loader_has(tmp_path):
     assert table.loc["acdc", "siit"] == pytest.approx((1.0 + 0.8) / 2)  # case 3 left out: not paired
     assert table.loc["acdc", "hard-redundant"] == pytest.approx((0.5 + 0.7) / 2)
     assert by_loader(load_results(tmp_path).frame[lambda f: f["loader"] == "siit"]).empty
+
+
+def test_loader_effects_are_paired_changes_with_their_statistics(tmp_path):
+    from interpbench.report import loader_effects
+
+    siit = {"1": 1.0, "2": 0.8, "3": 0.9, "4": 0.95, "5": 1.0, "6": 0.7}
+    hard = {"1": 0.5, "2": 0.7, "3": 0.9, "4": 0.6, "5": 0.8}  # case 6 has no hard model
+    for loader, aurocs in (("siit", siit), ("hard-backup", hard)):
+        for case, auroc in aurocs.items():
+            r = record(case, "acdc", auroc)
+            r["loader"] = loader
+            (tmp_path / f"{loader}-{case}.json").write_text(json.dumps(r))
+    row = loader_effects(load_results(tmp_path).frame).set_index("loader").loc["hard-backup"]
+    ours, theirs = [hard[c] for c in sorted(hard)], [siit[c] for c in sorted(hard)]
+    assert row["cases"] == 5
+    assert row["mean change"] == pytest.approx(sum(h - s for h, s in zip(ours, theirs)) / 5)
+    assert row["wilcoxon_p"] == pytest.approx(wilcoxon(ours, theirs).pvalue)
+    assert row["a12"] == pytest.approx(vargha_delaney_a12(ours, theirs)) and row["a12"] < 0.5
+    assert loader_effects(load_results(tmp_path).frame[lambda f: f["loader"] == "siit"]).empty
