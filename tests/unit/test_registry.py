@@ -18,7 +18,7 @@ from plugin_fixtures import (
 
 from interpbench.errors import PluginError, UnknownName
 
-BUILTIN_METHODS = {"acdc", "eap", "eap-ig", "node-ablation", "edge-sp", "node-sp"}
+BUILTIN_METHODS = {"acdc", "eap", "eap-ig", "clean-corrupted", "exact", "node-ablation", "edge-sp", "node-sp", "random"}
 
 
 @pytest.fixture
