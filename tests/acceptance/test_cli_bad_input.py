@@ -34,6 +34,9 @@ INVOCATIONS = (
     + [["show", "case", c] for c in BAD_CASES[:4]]
     + [["report", "no-such-folder"], ["rescore", "no-such-folder"], ["schema", "NoSuchModel"]]
     + [["list", "nothing"], ["compile", "--case", "no-such"], ["export", "--case", "no-such", "--out", "x"]]
+    + [["score", "--case", c, "--scores", "pyproject.toml"] for c in BAD_CASES[:4]]
+    + [["score", "--case", "3", "--scores", s] for s in ["", "no-such.json", "pyproject.toml", "/dev/null"]]
+    + [["run", "--case", "3", "--method", "acdc", "--export-scores", ""]]
 )
 
 
