@@ -184,6 +184,8 @@ def render_zoo() -> str:
 ATTACKS = {
     "tests/acceptance/test_cli_bad_input.py": "malformed command lines over every command: one line on stderr, "
     "non-zero exit, nothing written",
+    "tests/acceptance/test_cli_fuzz.py": "seeded random command lines (commands, options and values, valid and not): "
+    "output and exit 0, or one error line and a non-zero exit, never a traceback",
     "tests/integration/test_model_config_safety.py": "model configs that would run code (tokenizer, remote code), "
     "absurd sizes, pickle bombs, special files, for every loader and the compile cache",
     "tests/integration/test_interpbench_dir.py": "hostile published directories: pickles of every protocol and "
