@@ -182,3 +182,29 @@ def test_a_second_sweep_on_the_same_folder_is_refused_in_one_line(tmp_path):
     # once it is released (the sweep ended or was killed), the folder is free again
     summary = run_sweep(grid(["3"], ["node-ablation"], ["tracr"], [0], n_examples=16), tmp_path)
     assert summary.ran == 1
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_at_random_moments_many_times_ends_with_every_record_once(tmp_path):
+    import random
+
+    out, rng = tmp_path / "results", random.Random(11)
+    specs = grid(["3"], ["node-ablation", "eap"], ["tracr"], [0, 1, 2], n_examples=64)
+    kills = 0
+    for _ in range(8):
+        proc = sweep(out, "--jobs", "2")
+        time.sleep(rng.uniform(0.5, 8.0))
+        if proc.poll() is not None:
+            break  # finished before this kill
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+    final = sweep(out)
+    stdout, stderr = final.communicate(timeout=600)
+    assert final.returncode == 0, stderr
+    assert kills >= 3, "most kills should land mid-sweep"
+    assert {f.name for f in records(out)} == {s.filename() for s in specs}
+    for f in records(out):
+        RunResult.model_validate_json(f.read_text())  # complete, valid records only
+    leftovers = [p for p in out.iterdir() if p.name.startswith(".") and p.name != sweep_module.LOCK]
+    assert not leftovers, "no temporary files left behind"
