@@ -44,6 +44,14 @@ class LoadedModel:
     default_ablation: str = "resample"
     info: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """The model's shape joins ``info`` (what ``show`` prints), so no loader has to list it."""
+        cfg = getattr(self.model, "cfg", None)
+        if cfg is not None:
+            shape = {k: getattr(cfg, k, None) for k in ("n_layers", "n_heads", "d_model", "d_head", "d_mlp")}
+            shape["parameters"] = sum(p.numel() for p in self.model.parameters())
+            self.info = {**self.info, **{k: v for k, v in shape.items() if k not in self.info}}
+
 
 @dataclass
 class DiscoveryTask:

@@ -92,7 +92,6 @@ def read_dir(directory: str | Path, case):
         encoding = compiled.input_encoding
         output_values = compiled.output_values
         categorical = bool(getattr(case, "categorical", output_values is not None))
-    n_params = sum(p.numel() for p in model.parameters())
     return LoadedModel(
         model=model,
         circuit=circuit,
@@ -102,12 +101,6 @@ def read_dir(directory: str | Path, case):
         default_ablation="resample",
         info={
             "origin": f"InterpBench directory ({directory})",
-            "n_layers": cfg.n_layers,
-            "n_heads": cfg.n_heads,
-            "d_model": cfg.d_model,
-            "d_head": cfg.d_head,
-            "d_mlp": cfg.d_mlp,
-            "parameters": n_params,
             "edges_expanded": expanded,
             **({"ignored_config_fields": ignored} if ignored else {}),
         },

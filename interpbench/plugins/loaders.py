@@ -13,7 +13,6 @@ def load_tracr(case, *, seed: int = 0, options: dict[str, Any] | None = None):
     from interpbench import LoadedModel, load_compiled
 
     compiled = load_compiled(case, use_cache=not (options or {}).get("no_cache", False))
-    cfg = compiled.model.cfg
     return LoadedModel(
         model=compiled.model,
         circuit=compiled.circuit,
@@ -23,12 +22,6 @@ def load_tracr(case, *, seed: int = 0, options: dict[str, Any] | None = None):
         default_ablation="zero-except-embed",
         info={
             "origin": "tracr compile",
-            "n_layers": cfg.n_layers,
-            "n_heads": cfg.n_heads,
-            "d_model": cfg.d_model,
-            "d_head": cfg.d_head,
-            "d_mlp": cfg.d_mlp,
-            "parameters": sum(p.numel() for p in compiled.model.parameters()),
         },
     )
 

@@ -98,7 +98,6 @@ def load_trained(case, directory: str | Path):
         print(f"interpbench: warning: the model in {directory} did not meet its certificate; its circuit is not certain",
               file=sys.stderr)  # fmt: skip
     model = load_model(directory)
-    cfg = model.cfg
     metrics = meta.get("metrics", {})
     return LoadedModel(
         model=model,
@@ -119,12 +118,6 @@ def load_trained(case, directory: str | Path):
             "accuracy": metrics.get("accuracy"),
             "iia": metrics.get("iia"),
             "strict_accuracy": metrics.get("strict_accuracy"),
-            "n_layers": cfg.n_layers,
-            "n_heads": cfg.n_heads,
-            "d_model": cfg.d_model,
-            "d_head": cfg.d_head,
-            "d_mlp": cfg.d_mlp,
-            "parameters": sum(p.numel() for p in model.parameters()),
         },
     )
 
