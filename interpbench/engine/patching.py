@@ -130,6 +130,10 @@ class PatchingEngine:
         state = Pass(self.valid[None], self._receiver_bias, [embed[None], pos[None]])
         return torch.stack([o[0] for o in self._layers(state).outputs])
 
+    def clean_receiver_input(self, r: int) -> torch.Tensor:
+        """Receiver r's input [B, P, D] on the clean run: its senders' outputs and the biases."""
+        return torch.einsum("s,sbpd->bpd", self.valid[r], self.clean_out) + self._receiver_bias[r]
+
     def embeddings(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         m = self.model
         embed = m.embed.W_E[tokens]  # [B, P, D]

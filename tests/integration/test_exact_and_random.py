@@ -56,3 +56,25 @@ def test_clean_corrupted_averages_the_gradient_at_both_ends(task3):
     got = interpbench.run(case="3", method="clean-corrupted").scores
     assert [e.score for e in got.edges] == pytest.approx(expected, rel=1e-5, abs=1e-8)
     assert got.edges and EAPConfig().score == "abs-mean"
+
+
+def test_ifr_shares_are_l1_proximities_normalised_over_the_senders(task3):
+    from interpbench.plugins.methods.ifr import importances
+
+    engine, graph = task3.engine, task3.graph
+    values = dict(zip(graph.edges, importances(task3)))
+    receiver = graph.receivers[-1].name  # the output: every sender feeds it
+    senders = [s.name for s in graph.senders]
+    outputs = {s: engine.clean_out[graph.sender_index[s]] for s in senders}
+    total = engine.clean_receiver_input(graph.receiver_index[receiver])
+    proximity = {s: (total.abs().sum(-1) - (total - outputs[s]).abs().sum(-1)).clamp(min=0) for s in senders}
+    norm = sum(proximity.values()).clamp(min=1e-12)
+    for s in senders:
+        assert values[(s, receiver)] == pytest.approx(float((proximity[s] / norm).mean()), rel=1e-5, abs=1e-7)
+    shares = [values[(s, receiver)] for s in senders]
+    assert 0.99 < sum(shares) < 1.01  # one receiver's shares sum to one, wherever a part is near
+
+
+def test_ifr_runs_as_a_method():
+    result = interpbench.run(case="3", method="ifr")
+    assert result.status == "ok" and 0 <= result.metrics["edge_auroc"] <= 1

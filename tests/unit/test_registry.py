@@ -18,7 +18,18 @@ from plugin_fixtures import (
 
 from interpbench.errors import PluginError, UnknownName
 
-BUILTIN_METHODS = {"acdc", "eap", "eap-ig", "clean-corrupted", "exact", "node-ablation", "edge-sp", "node-sp", "random"}
+BUILTIN_METHODS = {
+    "acdc",
+    "eap",
+    "eap-ig",
+    "clean-corrupted",
+    "exact",
+    "ifr",
+    "node-ablation",
+    "edge-sp",
+    "node-sp",
+    "random",
+}
 
 
 @pytest.fixture

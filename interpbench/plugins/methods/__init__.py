@@ -5,11 +5,11 @@ The method modules import torch only inside their functions, so registering them
 """
 
 from interpbench import hookimpl
-from interpbench.plugins.methods import acdc, baselines, eap, exact, node_ablation, subnetwork_probing
+from interpbench.plugins.methods import acdc, baselines, eap, exact, ifr, node_ablation, subnetwork_probing
 
 
 @hookimpl
 def register_methods(register):
-    for module in (acdc, eap, exact, node_ablation, subnetwork_probing, baselines):
+    for module in (acdc, eap, exact, ifr, node_ablation, subnetwork_probing, baselines):
         for spec in module.METHODS:
             register(**spec)
