@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Iterable
+from typing import Any, Iterable, cast
 
 import click
 
@@ -247,9 +247,10 @@ def run(
 
         write_json_atomic(out, result.model_dump(mode="json"))
     if export_scores and result.scores is not None:
-        from interpbench.formats.files import write_scores
+        from interpbench.formats.files import ScoresFormat, write_scores
 
-        write_scores(result.scores, export_scores, fmt, {"case": case, "loader": loader, "method": method})  # type: ignore[arg-type]
+        info = {"case": case, "loader": loader, "method": method}
+        write_scores(result.scores, export_scores, cast(ScoresFormat, fmt), info)
     if as_json:
         click.echo(result.model_dump_json(indent=2))
         return

@@ -222,13 +222,14 @@ def loader_effects(frame: pd.DataFrame, metric: str = "edge_auroc", reference: s
     if ok.empty or reference not in set(ok["loader"]) or ok["loader"].nunique() < 2:
         return pd.DataFrame()
     per_case = ok.groupby(["variant", "loader", "case"])[metric].mean()
+    scored = set(per_case.index.droplevel(2))  # the (variant, loader) pairs with a score
     rows = []
     for variant in sorted(ok["variant"].unique()):
-        if (variant, reference) not in per_case.index.droplevel(2):
+        if (variant, reference) not in scored:
             continue
         base = per_case.loc[(variant, reference)]
         for loader in sorted(set(ok["loader"]) - {reference}):
-            if (variant, loader) not in per_case.index.droplevel(2):
+            if (variant, loader) not in scored:
                 continue
             both = pd.concat([base, per_case.loc[(variant, loader)]], axis=1, keys=["ref", "other"]).dropna()
             if both.empty:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,7 +17,6 @@ from interpbench.schemas import Scores, validation_summary
 from interpbench.store import write_atomic
 
 ScoresFormat = Literal["interpbench", "mib"]
-FORMATS = ("auto", "interpbench", "mib")
 MAX_SCORES_BYTES = 512 * 2**20
 
 
@@ -39,8 +39,6 @@ def read_scores(path: str | Path, graph: ComputationalGraph, fmt: str = "auto") 
 
 def graph_of(scores: Scores) -> ComputationalGraph:
     """The graph that edge ``scores`` of every edge cover (layers, heads, MLPs read off the names)."""
-    import re
-
     names = [n for e in scores.edges for n in (e.sender, e.receiver)]
     layers = [int(m[1]) for n in names if (m := re.match(r"^blocks\.(\d+)\.", n))]
     heads = [int(m[1]) for n in names if (m := re.search(r"\[(\d+)\]$", n))]

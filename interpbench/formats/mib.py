@@ -99,14 +99,11 @@ def read_mib(graph_json: MIBGraph, graph: ComputationalGraph) -> Scores:
                     selected.add(edge_key(sender, receiver))
         except ValueError as e:
             raise InterpbenchError(f"MIB edge {name!r}: {e}") from None
-    edges = [
-        EdgeScore(sender=s, receiver=r, score=scored[edge_key(s, r)])
-        for s, r in graph.edges
-        if edge_key(s, r) in scored
-    ]
-    unknown = set(scored) - {edge_key(s, r) for s, r in graph.edges}
+    known = {edge_key(s, r): (s, r) for s, r in graph.edges}
+    unknown = set(scored) - set(known)
     if unknown:
         raise InterpbenchError(f"the MIB graph has {len(unknown)} edges this model's graph lacks (e.g. {min(unknown)})")
+    edges = [EdgeScore(sender=s, receiver=r, score=scored[key]) for key, (s, r) in known.items() if key in scored]
     return Scores(level="edge", edges=edges, selected=sorted(selected))
 
 
