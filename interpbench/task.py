@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Iterable, cast
 
@@ -94,6 +94,11 @@ class DiscoveryTask:
         from interpbench.engine import PatchingEngine
 
         return PatchingEngine(self.model, self.graph, self.clean, self.corrupted)
+
+    def rows(self, index: "torch.Tensor") -> "DiscoveryTask":
+        """The same task on the examples ``index`` of its data (its own engine, and a metric
+        against the full model's outputs on those examples): minibatched methods."""
+        return replace(self, clean=self.clean[index], corrupted=self.corrupted[index])
 
     def edge_scores(self, values: Iterable[float]) -> list[EdgeScore]:
         """One ``EdgeScore`` per edge of ``graph.edges``, from one float per edge in that order."""

@@ -104,3 +104,33 @@ def test_subnetwork_probing_lambda_sweep_makes_the_roc(method):
 def test_subnetwork_probing_rejects_a_negative_lambda():
     with pytest.raises(Exception, match="lambda_reg values must be >= 0"):
         interpbench.run(case="3", method="edge-sp", config={"sweep": [-1.0]})
+
+
+def test_minibatches_partition_the_data_and_keep_the_metric(task3):
+    """Each minibatch is the task on its own examples: together they cover the data once,
+    the full model scores 0 on each, and their metrics average to the whole data's."""
+    import torch
+
+    from interpbench.plugins.methods.subnetwork_probing import minibatches
+
+    n = len(task3.clean)
+    batches = minibatches(task3, n // 4)
+    assert len(batches) == 4 and sum(len(b.clean) for b in batches) == n
+    rows = torch.cat([b.clean for b in batches])
+    assert len({tuple(r) for r in rows.tolist()}) == len({tuple(r) for r in task3.clean.tolist()})
+    assert minibatches(task3, None) == [task3] and minibatches(task3, n) == [task3]
+    ablation = task3.ablation("auto")
+    empty = torch.zeros(1, len(task3.graph.edges))
+    whole = float(task3.metric(task3.engine.run(task3.engine.edge_mask(empty), ablation))[0])
+    parts = [float(b.metric(b.engine.run(b.engine.edge_mask(empty), ablation))[0]) for b in batches]
+    assert sum(parts) / 4 == pytest.approx(whole, rel=1e-5)
+    assert all(float(b.metric(b.clean_logits[None])[0]) == pytest.approx(0, abs=1e-7) for b in batches)
+
+
+def test_subnetwork_probing_minibatched_finds_the_circuit():
+    """batch_size covering the data is the full-batch run; smaller batches still find case 3's circuit."""
+    full = interpbench.run(case="3", method="node-sp", config={"epochs": 60})
+    covering = interpbench.run(case="3", method="node-sp", config={"epochs": 60, "batch_size": 10_000})
+    assert covering.scores == full.scores
+    mini = interpbench.run(case="3", method="node-sp", config={"epochs": 60, "batch_size": 50})
+    assert mini.metrics["node_auroc"] >= full.metrics["node_auroc"] - 0.05

@@ -31,7 +31,9 @@ BETA, GAMMA, ZETA = 2 / 3, -0.1, 1.1
 class SPConfig(AblationConfig):
     """Args:
     lambda_reg: weight of the sparsity penalty.
-    epochs: optimisation steps over the whole data.
+    epochs: optimisation steps.
+    batch_size: examples per step, cycling through fixed minibatches of a seeded
+        shuffle; none: every step sees the whole data (the paper's convention).
     lr: Adam learning rate for the mask logits.
     threshold: keep items whose keep probability is at least this.
     sweep: further ``lambda_reg`` values, one training each, for the ROC; empty: one run.
@@ -39,6 +41,9 @@ class SPConfig(AblationConfig):
 
     lambda_reg: float = Field(1.0, ge=0, description="Weight of the sparsity penalty.")
     epochs: int = Field(300, ge=1, le=100_000, description="Optimisation steps.")
+    batch_size: int | None = Field(
+        None, ge=1, description="Examples per optimisation step (fixed minibatches); none: the whole data."
+    )
     lr: float = Field(0.05, gt=0, description="Adam learning rate for the mask logits.")
     threshold: float = Field(0.5, ge=0, le=1, description="Keep items whose keep probability is at least this.")
     sweep: list[float] = Field(
@@ -53,9 +58,24 @@ class SPConfig(AblationConfig):
         return values
 
 
-def learn_mask(task: DiscoveryTask, n_items: int, masked_run, config: SPConfig) -> list[float]:
-    """Train hard-concrete logits; return each item's log-odds of being kept.
-    ``masked_run(kept, ablation)`` gives the logits with items kept by ``kept`` [C, n_items]."""
+def minibatches(task: DiscoveryTask, batch_size: int | None) -> list[DiscoveryTask]:
+    """The task split into fixed minibatches of a seeded shuffle (the task itself when
+    ``batch_size`` is none or covers the data). Fixed, so each keeps its engine's caches."""
+    import torch
+
+    n = len(task.clean)
+    if batch_size is None or batch_size >= n:
+        return [task]
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(task.seed))
+    return [task.rows(index) for index in order.split(batch_size)]
+
+
+def learn_mask(
+    task: DiscoveryTask, batches: list[DiscoveryTask], n_items: int, masked_run, config: SPConfig
+) -> list[float]:
+    """Train hard-concrete logits, one step per minibatch in turn; return each item's
+    log-odds of being kept. ``masked_run(task, kept, ablation)`` gives the task's logits
+    with items kept by ``kept`` [C, n_items]."""
     import math
 
     import torch
@@ -65,14 +85,16 @@ def learn_mask(task: DiscoveryTask, n_items: int, masked_run, config: SPConfig) 
     optimizer = torch.optim.Adam([log_alpha], lr=config.lr)
     penalty_shift = BETA * math.log(-GAMMA / ZETA)
     ablation = task.ablation(config.ablation)
+    # One scale for every minibatch, from the whole data, so that the steps weigh alike.
     with torch.no_grad():
-        empty = float(task.metric(masked_run(torch.zeros(1, n_items), ablation))[0])
+        empty = float(task.metric(masked_run(task, torch.zeros(1, n_items), ablation))[0])
     scale = 1.0 / empty if empty > 0 else 1.0
-    for _ in range(config.epochs):
+    for step in range(config.epochs):
+        batch = batches[step % len(batches)]
         u = torch.rand(log_alpha.shape, generator=generator).clamp(1e-6, 1 - 1e-6)
         s = torch.sigmoid((u.log() - (1 - u).log() + log_alpha) / BETA)
         z = (s * (ZETA - GAMMA) + GAMMA).clamp(0.0, 1.0)
-        loss = scale * task.metric(masked_run(z, ablation))[0]
+        loss = scale * batch.metric(masked_run(batch, z, ablation))[0]
         loss = loss + config.lambda_reg * torch.sigmoid(log_alpha - penalty_shift).mean()
         optimizer.zero_grad()
         loss.backward()
@@ -90,8 +112,9 @@ def _logit(p: float) -> float:
 def probe(task: DiscoveryTask, level: str, keys: list[str], masked_run, config: SPConfig) -> Scores:
     """Learn the mask at ``lambda_reg`` (and at each ``sweep`` value); score and select."""
     cut = _logit(config.threshold)
+    batches = minibatches(task, config.batch_size)
     learned = {
-        lam: learn_mask(task, len(keys), masked_run, config.model_copy(update={"lambda_reg": lam}))
+        lam: learn_mask(task, batches, len(keys), masked_run, config.model_copy(update={"lambda_reg": lam}))
         for lam in sorted({config.lambda_reg, *config.sweep})
     }
     kept = {lam: [k for k, v in zip(keys, log_odds) if v >= cut] for lam, log_odds in learned.items()}
@@ -103,12 +126,11 @@ def probe(task: DiscoveryTask, level: str, keys: list[str], masked_run, config: 
 
 def run_edge_sp(task: DiscoveryTask, config: SPConfig) -> Scores:
     keys = [edge_key(s, r) for s, r in task.graph.edges]
-    engine = task.engine
-    return probe(task, "edge", keys, lambda kept, ablation: engine.run(engine.edge_mask(kept), ablation), config)
+    return probe(task, "edge", keys, lambda t, kept, ablation: t.engine.run(t.engine.edge_mask(kept), ablation), config)
 
 
 def run_node_sp(task: DiscoveryTask, config: SPConfig) -> Scores:
-    return probe(task, "node", task.graph.nodes, task.engine.run_nodes, config)
+    return probe(task, "node", task.graph.nodes, lambda t, kept, ablation: t.engine.run_nodes(kept, ablation), config)
 
 
 METHODS = [
