@@ -80,6 +80,8 @@ def variants(frame: pd.DataFrame) -> pd.Series:
             continue
         keys = sorted({k for cfg in configs.values() for k in cfg})
         differing = [k for k in keys if len({json.dumps(cfg.get(k), sort_keys=True) for cfg in configs.values()}) > 1]
+        if not differing:  # a record from before a setting existed: missing means its default, none
+            continue
         for raw, cfg in configs.items():
             settings = ", ".join(
                 f"{k}={json.dumps(cfg.get(k)) if not isinstance(cfg.get(k), str) else cfg[k]}" for k in differing

@@ -100,6 +100,16 @@ def test_configurations_of_one_method_are_separate_rows(tmp_path):
     assert set(pairwise(load_results(tmp_path).frame)[["method_a", "method_b"]].iloc[0]) == set(board.index)
 
 
+def test_a_setting_added_later_as_none_is_not_a_configuration(tmp_path):
+    """Records written before a setting existed lack it; with its default none they are one method."""
+    for case, extra in (("3", {}), ("4", {"batch_size": None})):
+        data = record(case, "edge-sp", 0.9)
+        data["config"] = {"epochs": 300, **extra}
+        (tmp_path / f"sp-{case}.json").write_text(json.dumps(data))
+    board = leaderboard(load_results(tmp_path).frame).set_index("variant")
+    assert list(board.index) == ["edge-sp"] and board.loc["edge-sp", "cases"] == 2
+
+
 def test_bootstrap_intervals_contain_the_statistic_and_shrink_with_more_cases(results):
     from interpbench.report import bootstrap_ci
 
