@@ -347,22 +347,27 @@ def plot_roc(frame: pd.DataFrame, case: str, path: Path, curve: str = "edge_roc"
 
     from interpbench.scoring import monotone
 
-    fig, ax = plt.subplots(figsize=(3.6, 3.4))
-    for row in rows.itertuples():
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    colours = plt.get_cmap("tab20").colors  # a dozen variants, none sharing a colour
+    area = curve.replace("_roc", "_auroc")
+    for i, row in enumerate(rows.itertuples()):
         points = monotone([tuple(p) for p in getattr(row, curve)])
         # The pessimistic staircase: TPR rises only once its FPR is reached.
         xs, ys = [0.0], [0.0]
         for x, y in points[1:]:
             xs += [x, x]
             ys += [ys[-1], y]
-        ax.plot(xs, ys, label=f"{row.variant} ({row.loader})", drawstyle="default")
+        auroc = getattr(row, area, None)
+        label = f"{row.variant} ({row.loader})" + ("" if auroc is None or pd.isna(auroc) else f" {auroc:.3f}")
+        style = ("-", "--", ":")[i // len(colours) % 3]
+        ax.plot(xs, ys, style, color=colours[i % len(colours)], label=label)
     ax.plot([0, 1], [0, 1], ":", color="grey")
     ax.set_xlabel("FPR")
     ax.set_ylabel("TPR")
     ax.set_title(f"case {case}: {curve.replace('_', ' ')}")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)  # beside, not over, the curves
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
 
