@@ -348,7 +348,7 @@ def plot_roc(frame: pd.DataFrame, case: str, path: Path, curve: str = "edge_roc"
     from interpbench.scoring import monotone
 
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
-    colours = plt.get_cmap("tab20").colors  # a dozen variants, none sharing a colour
+    colours = [plt.get_cmap("tab20")(i) for i in range(20)]  # a dozen variants, none sharing a colour
     area = curve.replace("_roc", "_auroc")
     for i, row in enumerate(rows.itertuples()):
         points = monotone([tuple(p) for p in getattr(row, curve)])
