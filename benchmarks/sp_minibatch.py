@@ -1,8 +1,8 @@
-"""Subnetwork probing with minibatches against the paper's full-batch steps, as ratios.
+"""Subnetwork probing with minibatches against ACDC's and InterpBench's full-batch steps, as ratios.
 
 For each case, edge-SP and node-SP run with their defaults (every step on the whole
-data) and with ``batch_size``, same seed, same step count, interleaved so that load on a
-shared machine hits both alike. Prints the method-time ratio and the headline AUROCs of
+data) and with ``batch_size``, same seed, same step count, one right after the other so
+that load on a shared machine hits both alike. Prints the method-time ratio and the headline AUROCs of
 both, so the speed is never bought with a silent loss of quality.
 
     python benchmarks/sp_minibatch.py --cases 3,13,24 --batch-size 100 [--json out.json]

@@ -33,7 +33,8 @@ class SPConfig(AblationConfig):
     lambda_reg: weight of the sparsity penalty.
     epochs: optimisation steps.
     batch_size: examples per step, cycling through fixed minibatches of a seeded
-        shuffle; none: every step sees the whole data (the paper's convention).
+        shuffle, as Cao et al. train; none: every step sees the whole data (ACDC's and
+        InterpBench's implementation).
     lr: Adam learning rate for the mask logits.
     threshold: keep items whose keep probability is at least this.
     sweep: further ``lambda_reg`` values, one training each, for the ROC; empty: one run.
