@@ -208,8 +208,10 @@ def parse_settings(pairs: Iterable[str]) -> dict[str, Any]:
     "--export-scores", type=OutPath(dir_okay=False, writable=True), help="Also write the method's scores here."
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["interpbench", "mib"]), default="interpbench", show_default=True,
-    help="Format of --export-scores: interpbench's Scores JSON or the EAP-IG/MIB graph JSON.",
+    "--format", "fmt", type=click.Choice(["interpbench", "mib", "auto-circuit"]), default="interpbench",
+    show_default=True,
+    help="Format of --export-scores: interpbench's Scores JSON, the EAP-IG/MIB graph JSON, or auto-circuit's "
+    "prune scores (safetensors; JSON when FILE ends in .json).",
 )  # fmt: skip
 def run(
     case: str,
@@ -264,8 +266,10 @@ def run(
 )
 @click.option("--loader", default="tracr", show_default=True, help="Model loader (the model the scores are of).")
 @click.option(
-    "--format", "fmt", type=click.Choice(["auto", "interpbench", "mib"]), default="auto", show_default=True,
-    help="interpbench's Scores JSON (schemas/Scores.json) or the EAP-IG/MIB graph JSON (schemas/MIBGraph.json).",
+    "--format", "fmt", type=click.Choice(["auto", "interpbench", "mib", "auto-circuit"]), default="auto",
+    show_default=True,
+    help="interpbench's Scores JSON (schemas/Scores.json), the EAP-IG/MIB graph JSON (schemas/MIBGraph.json), or "
+    "auto-circuit's prune scores (safetensors, torch.save or schemas/AutoCircuitScores.json); auto tells them apart.",
 )  # fmt: skip
 @click.option("--name", default="external", show_default=True, help="The method name the record carries.")
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the data the metrics use.")
@@ -280,8 +284,9 @@ def score(
     """Score edge or node scores made by any tool, in any language, with every metric.
 
     The file holds a score for every edge (or node) of the case's model graph: interpbench's
-    Scores JSON, or an EAP-IG/MIB graph (its in_graph edges are the selected circuit). The
-    record is the RunResult a method run writes."""
+    Scores JSON, an EAP-IG/MIB graph (its in_graph edges are the selected circuit), or
+    auto-circuit's prune scores (docs/formats.md). The record is the RunResult a method run
+    writes."""
     from interpbench.runner import score_file
 
     if out:

@@ -199,7 +199,8 @@ ATTACKS = {
     "others or raise, non-finite numbers",
     "tests/integration/test_plugin_hooks.py": "broken plugins: import errors, bad registrations, duplicates, "
     "misnamed hook arguments, unknown hooks, hooks that raise",
-    "tests/integration/test_score_files.py": "bad score files for `interpbench score`",
+    "tests/integration/test_score_files.py": "bad score files for `interpbench score`: malformed JSON, "
+    "safetensors and torch.save files, wrong shapes and names, torch.save pickles that would run code",
 }
 
 

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from interpbench.formats.auto_circuit import AutoCircuitScores
 from interpbench.formats.mib import MIBGraph
 from interpbench.schemas import PUBLIC_MODELS
 
 #: Every schema written: the boundary's models and the file formats other tools write.
-EXPORTED: dict[str, type[BaseModel]] = {**PUBLIC_MODELS, "MIBGraph": MIBGraph}
+EXPORTED: dict[str, type[BaseModel]] = {**PUBLIC_MODELS, "MIBGraph": MIBGraph, "AutoCircuitScores": AutoCircuitScores}
 
 
 def schema_text(name: str) -> str:
