@@ -76,3 +76,44 @@ def sender_activations(model, graph: ComputationalGraph, tokens) -> dict[str, to
         base, head = sender_hook(s.name)
         acts[s.name] = cache[base][:, :, head] if head is not None else cache[base]
     return acts
+
+
+def receiver_gradients_reference(model, graph: ComputationalGraph, tokens, target, fixed: dict[str, torch.Tensor]):
+    """Logits and the gradient of ``target(logits)`` at every receiver's input (a dict by
+    receiver name), with the senders named in ``fixed`` outputting those tensors [B, P, D]
+    as constants: each hook returns a copy of the activation with the sender's slice
+    overwritten, so no gradient reaches the sender's inputs through it."""
+    saved: dict[str, torch.Tensor] = {}
+
+    def replace(head, value):
+        def fn(act, hook):
+            act = act.clone()
+            if head is None:
+                act[:] = value
+            else:
+                act[:, :, head] = value
+            return act
+
+        return fn
+
+    def keep(act, hook):
+        act.retain_grad()
+        saved[hook.name] = act
+        return act
+
+    hooks = []
+    for name, value in fixed.items():
+        base, head = sender_hook(name)
+        hooks.append((base, replace(head, value.detach())))
+    for base in dict.fromkeys(receiver_hook(r.name, graph.n_layers)[0] for r in graph.receivers):
+        hooks.append((base, keep))
+    model.zero_grad()
+    logits = model.run_with_hooks(tokens, fwd_hooks=hooks)
+    target(logits).backward()
+    grads = {}
+    for r in graph.receivers:
+        base, head = receiver_hook(r.name, graph.n_layers)
+        act = saved[base]
+        grad = act.grad if act.grad is not None else torch.zeros_like(act)  # a fixed node's unused input
+        grads[r.name] = grad[:, :, head] if head is not None else grad
+    return logits.detach(), grads

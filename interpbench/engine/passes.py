@@ -16,16 +16,25 @@ CHUNK_MB = 4
 class Pass:
     """One forward pass of C circuits from the embeddings: masks, what ablated edges
     carry (``base``, every receiver's input with all its edges ablated, biases
-    included), and the per-circuit sender outputs [C, B, P, D] so far."""
+    included), and the per-circuit sender outputs [C, B, P, D] so far.
 
-    def __init__(self, mask, base, outputs, ablated=None, record=None):
+    ``fixed`` maps sender indices to outputs [C, B, P, D] that replace what those
+    senders compute (constants: no gradient reaches their inputs through them)."""
+
+    def __init__(self, mask, base, outputs, ablated=None, record=None, fixed=None):
         self.mask, self.base = mask, base
         self.ablated = ablated if ablated is not None else base.new_zeros(mask.shape[-1], 1, 1, 1)
         self.record = record
+        self.fixed: dict[int, torch.Tensor] = fixed or {}
         self.outputs: list[torch.Tensor] = list(outputs)
 
     def add_outputs(self, outputs) -> None:
-        self.outputs.extend(outputs)
+        for out in outputs:
+            self.outputs.append(self.fixed.get(len(self.outputs), out))
+
+    def all_fixed(self, senders: range) -> bool:
+        """Whether every one of these senders' outputs is fixed: then nothing computes them."""
+        return all(s in self.fixed for s in senders)
 
     def deltas(self) -> torch.Tensor:
         """Sender outputs minus ablated outputs: [C, n, B, P, D]."""

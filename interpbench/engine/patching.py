@@ -244,17 +244,29 @@ class PatchingEngine:
         return needed
 
     def receiver_gradients(
-        self, target, embed: torch.Tensor, pos: torch.Tensor
+        self, target, embed: torch.Tensor, pos: torch.Tensor, fixed: dict[int, torch.Tensor] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Gradient of ``target(logits)`` (a scalar) at every receiver's input, in an
         unpatched pass from the given embeddings.
 
+        ``fixed`` maps senders (``graph.sender_index``, heads and MLPs) to outputs
+        [B, P, D] that replace what they compute in this pass, held constant, as a
+        TransformerLens hook that returns a new tensor at ``hook_result`` or
+        ``hook_mlp_out`` does: later receivers read the replacement, and no gradient
+        reaches the sender's own inputs through it (theirs is zero unless another
+        path uses them). EAP-IG over activations interpolates a node's output so.
+        The embeddings are the ``embed`` and ``pos`` arguments.
+
         Returns (logits [B, P, V], grads [R, B, P, D], sender outputs [S, B, P, D]).
         """
+        if fixed and min(fixed) < 2:
+            raise ValueError("the embeddings are not fixed outputs: pass them as embed and pos")
         embed = embed.detach().requires_grad_(True)  # so the pass is recorded even for frozen weights
-        state = Pass(self.valid[None], self._receiver_bias, [embed[None], pos[None]], record=[])
+        replaced = {s: out.detach()[None] for s, out in (fixed or {}).items()}
+        state = Pass(self.valid[None], self._receiver_bias, [embed[None], pos[None]], record=[], fixed=replaced)
         logits = self._unembed(self._layers(state))[0]
-        grads = torch.autograd.grad(target(logits), state.record)  # receiver inputs [1, n, B, P, D]
+        # The inputs of a fixed node reach the target by no path: their gradient is zero.
+        grads = torch.autograd.grad(target(logits), state.record, materialize_grads=True)  # [1, n, B, P, D] each
         outputs = torch.stack([o[0] for o in state.outputs]).detach()
         return logits.detach(), torch.cat(grads, dim=1)[0], outputs
 
@@ -277,17 +289,21 @@ class PatchingEngine:
         """Run every layer, appending each sender's output [C, B, P, D] to the pass."""
         H = self.n_heads
         for layer, block in enumerate(self.model.blocks):
-            r0 = self.r_start[layer]
+            r0, s0 = self.r_start[layer], self.s_before_layer[layer]
             qkv = self._inputs(state, r0, r0 + 3 * H)  # [C, 3H, B, P, D]: q, k, v receivers
             state.note(qkv)
-            C, _, B, P, D = qkv.shape
-            per_head = qkv.view(C, 3, H, B, P, D).transpose(1, 2).reshape(C * H, 3, B, P, D)
-            out = self._attention(layer, per_head, torch.arange(H).repeat(C))
-            state.add_outputs(out.view(C, H, B, P, D).unbind(1))
+            if state.all_fixed(range(s0, s0 + H)):  # the pass replaces the whole layer's heads
+                state.add_outputs([state.fixed[s] for s in range(s0, s0 + H)])
+            else:
+                C, _, B, P, D = qkv.shape
+                per_head = qkv.view(C, 3, H, B, P, D).transpose(1, 2).reshape(C * H, 3, B, P, D)
+                out = self._attention(layer, per_head, torch.arange(H).repeat(C))
+                state.add_outputs(out.view(C, H, B, P, D).unbind(1))
             if self.has_mlps:
                 x = self._inputs(state, r0 + 3 * H, r0 + 3 * H + 1)  # [C, 1, B, P, D]
                 state.note(x)
-                state.add_outputs([self._mlp(block, x[:, 0])])
+                mlp = s0 + H
+                state.add_outputs([state.fixed[mlp] if mlp in state.fixed else self._mlp(block, x[:, 0])])
         return state
 
     @cached_property

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from hooks_reference import run_reference, sender_activations
+from hooks_reference import receiver_gradients_reference, run_reference, sender_activations
 
 from interpbench.runner import make_task
 
@@ -170,6 +170,49 @@ def test_receiver_gradients_match_autograd_on_hooks(task):
         # Saturated attention (tracr's) has exactly zero gradient; rounding noise there
         # would rank edges EAP cannot see above those it scores zero.
         assert (grads[r][expected == 0] == 0).all(), receiver.name
+
+
+@pytest.mark.parametrize("which", ["first-layer-heads-and-last-mlp", "one-head"])
+def test_receiver_gradients_with_fixed_outputs_match_hooks(task, which):
+    """Senders held at given outputs (EAP-IG over activations): the engine's logits and
+    receiver gradients equal those of TransformerLens hooks that overwrite the senders'
+    outputs, whether a whole layer is replaced (and not computed) or one head of it."""
+    engine, graph, cfg = task.engine, task.graph, task.model.cfg
+    if which == "one-head":
+        names = [f"blocks.{cfg.n_layers - 1}.attn.hook_result[{cfg.n_heads - 1}]"]
+    else:
+        names = [f"blocks.0.attn.hook_result[{h}]" for h in range(cfg.n_heads)]
+        names += [f"blocks.{cfg.n_layers - 1}.hook_mlp_out"] if graph.has_mlps else []
+    # Between the clean and the corrupted outputs (values the model's layers are built for),
+    # plus noise, so that even a node whose output never varies changes.
+    generator = torch.Generator().manual_seed(5)
+    fixed = {
+        n: 0.3 * engine.clean_out[graph.sender_index[n]]
+        + 0.7 * engine.corrupted_out[graph.sender_index[n]]
+        + 0.1 * torch.randn(engine.clean_out.shape[1:], generator=generator)
+        for n in names
+    }
+    target = lambda logits: logits[:, 1:].sum()  # noqa: E731
+    embed, pos = engine.embeddings(task.clean)
+    logits, grads, outputs = engine.receiver_gradients(
+        target, embed, pos, {graph.sender_index[n]: v for n, v in fixed.items()}
+    )
+    expected_logits, expected = receiver_gradients_reference(task.model, graph, task.clean, target, fixed)
+    assert torch.allclose(logits, expected_logits, atol=1e-5)
+    for n, value in fixed.items():
+        assert torch.equal(outputs[graph.sender_index[n]], value)
+    for r, receiver in enumerate(graph.receivers):
+        assert torch.allclose(grads[r], expected[receiver.name], atol=1e-5), receiver.name
+    if which != "one-head":  # the replaced layer's inputs reach the output by no path
+        assert (grads[: 3 * cfg.n_heads] == 0).all()
+    assert grads.abs().sum() > 0
+
+
+def test_the_embeddings_cannot_be_fixed(task):
+    engine = task.engine
+    embed, pos = engine.embeddings(task.clean)
+    with pytest.raises(ValueError, match="embed and pos"):
+        engine.receiver_gradients(lambda logits: logits.sum(), embed, pos, {0: embed})
 
 
 def test_eap_through_saturated_attention_matches_autograd_exactly():

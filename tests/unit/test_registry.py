@@ -22,6 +22,7 @@ BUILTIN_METHODS = {
     "acdc",
     "eap",
     "eap-ig",
+    "eap-ig-activations",
     "clean-corrupted",
     "exact",
     "ifr",

@@ -5,7 +5,9 @@ EAP approximates, to first order, what ablating edge (s, r) does to the output:
 ``(corrupted_s - clean_s) · d target / d input_r`` from one clean and one corrupted
 pass and one backward pass. EAP-IG averages the gradient over ``steps`` points on
 the straight line from the corrupted to the clean input embeddings; ``clean-corrupted``
-(the EAP-IG paper's cheaper variant) averages it at its two ends only.
+(the EAP-IG paper's cheaper variant) averages it at its two ends only;
+``eap-ig-activations`` interpolates each node's output in turn instead of the input
+(``run_eap_ig_activations``).
 
 The validation metrics (KL, L2 against the full model) have zero gradient at the
 full model, so the attribution target is the model's own answer: the log-probability
@@ -56,6 +58,22 @@ class EAPIGConfig(EAPConfig):
     """
 
     steps: int = Field(8, ge=1, le=512, description="Integration steps from corrupted to clean inputs.")
+
+
+class EAPIGActivationsConfig(EAPIGConfig):
+    """Args:
+    steps: points on each node's path from its ablated to its clean output.
+    gradients: the passes whose gradients an edge's score averages.
+    """
+
+    steps: int = Field(8, ge=1, le=512, description="Integration steps per node, from its ablated to its clean output.")
+    gradients: Literal["all-nodes", "own-node"] = Field(
+        "all-nodes",
+        description="all-nodes: every edge's gradient averaged over the passes of every node's interpolation, as "
+        "EAP-IG's code (get_scores_ig_activations) computes it; own-node: only over the passes that interpolate the "
+        "edge's sender, the reading of the MIB circuit track's README (interpolating 'at the component that is being "
+        "attributed').",
+    )
 
 
 def attribution_target(task: DiscoveryTask, answer=None):
@@ -112,7 +130,13 @@ def attribution_scores(task: DiscoveryTask, grads, ablation: Ablation, score: st
 
     engine = task.engine
     delta = engine.clean_out - engine.ablated_outputs(ablation)  # [S, B, P, D]
-    per_example = torch.einsum("rbpd,sbpd->rsb", grads, delta)  # [R, S, B]
+    return summarize(task, torch.einsum("rbpd,sbpd->rsb", grads, delta), score)
+
+
+def summarize(task: DiscoveryTask, per_example, score: str) -> list[float]:
+    """Per edge, from attributions [R, S, B] per example: the mean of their absolute values
+    (``abs-mean``) or the absolute value of their sum (``interpbench``)."""
+    engine = task.engine
     summary = per_example.sum(-1).abs() if score == "interpbench" else per_example.abs().mean(-1)
     return summary[engine.edge_r, engine.edge_s].tolist()
 
@@ -158,6 +182,72 @@ def averaged_gradient_scores(task: DiscoveryTask, config: EAPConfig, alphas: lis
     return task.relative_selection(scores, config.relative_threshold)
 
 
+def node_groups(task: DiscoveryTask) -> list[list[int]]:
+    """Sender indices in the groups EAP-IG interpolates together, in topological order: the
+    input (token and positional embeddings), each layer's attention heads (its
+    ``hook_result``), each MLP."""
+    groups: dict[tuple[int, str], list[int]] = {}
+    for sender in task.graph.senders:
+        kind = sender.kind if sender.kind in ("head", "mlp") else "input"
+        groups.setdefault((sender.layer, kind), []).append(task.graph.sender_index[sender.name])
+    return list(groups.values())
+
+
+def run_eap_ig_activations(task: DiscoveryTask, config: EAPIGActivationsConfig) -> Scores:
+    """EAP-IG over activations (Hanna et al.; EAP-IG's ``get_scores_ig_activations``, the
+    MIB circuit track's ``eap-ig-activations``).
+
+    For each node in turn (the input, each layer's attention, each MLP) and each
+    ``k = 1 .. steps``, the model runs on the clean input with that node's output replaced
+    by ``ablated + k/steps · (clean - ablated)``, held constant (nothing flows back through
+    it), every other node computed from what it receives; one backward pass gives the
+    gradient at every receiver. An edge's score is EAP's with that gradient averaged over
+    all ``nodes × steps`` passes (``gradients="all-nodes"``, as EAP-IG's code computes it)
+    or over its sender's own ``steps`` passes (``"own-node"``, the reading of MIB's README:
+    interpolation "at the component that is being attributed").
+    Cost: ``nodes × steps`` forward and backward passes, nodes = 1 + layers (+ layers with MLPs).
+
+    Departures. Our graph has the positional embedding as a sender; EAP-IG's input node is
+    ``hook_embed`` alone, so the input here interpolates both embeddings together (as
+    ``eap-ig`` does). The path starts at the run's ablated output: the corrupted one for
+    resample, as in EAP-IG; under mean ablation EAP-IG's code starts it at zero while taking
+    the difference to the mean, here both are the mean. Target and aggregation over examples
+    are those of ``eap`` and ``eap-ig`` (the model's own answer, per-example absolute values;
+    ``score="interpbench"``), not EAP-IG's signed sums of a task metric.
+    """
+    import torch
+
+    engine = task.engine
+    if config.score == "interpbench":
+        target = interpbench_target(task)
+    else:
+        target = attribution_target(task, task.clean_logits.argmax(-1)[:, 1:])
+    ablation = task.ablation(config.ablation)
+    clean = engine.clean_out  # [S, B, P, D]
+    ablated = engine.ablated_outputs(ablation).expand_as(clean)
+    delta = clean - ablated
+    groups = node_groups(task)
+    own_node = clean.new_zeros(engine.R, engine.S, clean.shape[1])  # [R, S, B], filled node by node
+    total = None
+    for group in groups:
+        summed = None
+        for k in range(1, config.steps + 1):
+            point = {s: ablated[s] + k / config.steps * delta[s] for s in group}
+            embed, pos = point.pop(0, clean[0]), point.pop(1, clean[1])
+            _, grads, _ = engine.receiver_gradients(target, embed, pos, point)
+            summed = grads if summed is None else summed + grads
+        assert summed is not None, "at least one step"
+        if config.gradients == "own-node":
+            own_node[:, group] = torch.einsum("rbpd,sbpd->rsb", summed / config.steps, delta[group])
+        else:
+            total = summed if total is None else total + summed
+    if total is None:
+        per_example = own_node
+    else:
+        per_example = torch.einsum("rbpd,sbpd->rsb", total / (len(groups) * config.steps), delta)
+    return task.relative_selection(summarize(task, per_example, config.score), config.relative_threshold)
+
+
 METHODS = [
     dict(
         name="eap",
@@ -172,6 +262,13 @@ METHODS = [
         level="edge",
         config=EAPIGConfig,
         run=run_eap_ig,
+    ),
+    dict(
+        name="eap-ig-activations",
+        description="EAP-IG over activations (Hanna et al. 2024): each node's output interpolated in turn.",
+        level="edge",
+        config=EAPIGActivationsConfig,
+        run=run_eap_ig_activations,
     ),
     dict(
         name="clean-corrupted",
