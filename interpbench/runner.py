@@ -231,8 +231,9 @@ def score_file(
     n_examples: int = DEFAULT_EXAMPLES,
     loader_options: dict | None = None,
 ) -> RunResult:
-    """Score a file of edge or node scores made by any tool (interpbench's ``Scores`` JSON or
-    a MIB graph) with every metric, as if a method called ``name`` had returned them."""
+    """Score a file of edge or node scores made by any tool (interpbench's ``Scores`` JSON, a
+    MIB graph or auto-circuit prune scores) with every metric, as if a method called ``name``
+    had returned them."""
     from interpbench.formats.files import read_scores
 
     t0 = time.perf_counter()

@@ -16,7 +16,7 @@ LOADERS = ["tracr", "siit", "", "no-such", "hard-backup", "siit,tracr"]
 NUMBERS = ["0", "1", "8", "16", "-1", "", "nan", "inf", "1e999", "abc", "99999999999999999999", "2.5"]
 SETTINGS = ["", "=", "x", "keep=0.3", "keep=", "keep=2", "keep=nan", "keep=[1]", "nosuch=1", "ablation=mean",
             "ablation=oops", "relative_threshold=0.5", "threshold=true"]  # fmt: skip
-SCHEMAS = ["RunResult", "Scores", "MIBGraph", "", "NoSuch", "scores"]
+SCHEMAS = ["RunResult", "Scores", "MIBGraph", "AutoCircuitScores", "", "NoSuch", "scores"]
 LISTS = ["cases", "methods", "loaders", "metrics", "structures", "nothing", ""]
 FILES = ["pyproject.toml", "/dev/null", "no-such.json", "", "/proc/self/status", "tests"]
 
