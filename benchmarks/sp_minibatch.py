@@ -1,11 +1,11 @@
-"""Subnetwork probing with minibatches against ACDC's and InterpBench's full-batch steps, as ratios.
+"""Subnetwork probing with minibatches (the default) against ACDC's and InterpBench's full-batch steps, as ratios.
 
-For each case, edge-SP and node-SP run with their defaults (every step on the whole
-data) and with ``batch_size``, same seed, same step count, one right after the other so
+For each case, edge-SP and node-SP run with full-batch steps (``batch_size=None``: every
+step on the whole data) and with ``batch_size``, same seed, same step count, one right after the other so
 that load on a shared machine hits both alike. Prints the method-time ratio and the headline AUROCs of
 both, so the speed is never bought with a silent loss of quality.
 
-    python benchmarks/sp_minibatch.py --cases 3,13,24 --batch-size 100 [--json out.json]
+    python benchmarks/sp_minibatch.py --cases 3,13,24 --batch-size 50 [--json out.json]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", default="3,13,24")
     parser.add_argument("--loader", default="siit")
-    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--json")
     args = parser.parse_args()
     rows = []
@@ -34,7 +34,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for case in args.cases.split(","):
         for method in ("edge-sp", "node-sp"):
-            full_s, full_auc = measure(case, method, args.loader, {})
+            full_s, full_auc = measure(case, method, args.loader, {"batch_size": None})
             mini_s, mini_auc = measure(case, method, args.loader, {"batch_size": args.batch_size})
             rows.append(dict(case=case, method=method, full_s=full_s, mini_s=mini_s, full=full_auc, mini=mini_auc))
             print(

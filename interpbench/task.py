@@ -97,8 +97,15 @@ class DiscoveryTask:
 
     def rows(self, index: "torch.Tensor") -> "DiscoveryTask":
         """The same task on the examples ``index`` of its data (its own engine, and a metric
-        against the full model's outputs on those examples): minibatched methods."""
-        return replace(self, clean=self.clean[index], corrupted=self.corrupted[index])
+        against the full model's outputs on those examples): minibatched methods. Mean
+        ablation still carries the whole data's means, as in the full-batch task."""
+        from interpbench.engine import PatchingEngine
+
+        task = replace(self, clean=self.clean[index], corrupted=self.corrupted[index])
+        task.__dict__["engine"] = PatchingEngine(
+            self.model, self.graph, task.clean, task.corrupted, clean_mean=self.engine.clean_mean
+        )
+        return task
 
     def edge_scores(self, values: Iterable[float]) -> list[EdgeScore]:
         """One ``EdgeScore`` per edge of ``graph.edges``, from one float per edge in that order."""

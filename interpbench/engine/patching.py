@@ -27,9 +27,20 @@ class PatchingEngine:
         clean: token ids [B, P] the circuit is evaluated on.
         corrupted: token ids [B, P] whose activations replace ablated edges
             (resample ablation).
+        clean_mean: every sender's mean clean output per position [S, 1, P, D] that mean
+            ablation (and ``zero-except-embed``'s token embedding) carries; by default the
+            mean over ``clean``. A minibatch's engine takes the whole data's, so that its
+            ablated edges carry what they carry in the full-batch run.
     """
 
-    def __init__(self, model, graph: ComputationalGraph, clean: torch.Tensor, corrupted: torch.Tensor) -> None:
+    def __init__(
+        self,
+        model,
+        graph: ComputationalGraph,
+        clean: torch.Tensor,
+        corrupted: torch.Tensor,
+        clean_mean: torch.Tensor | None = None,
+    ) -> None:
         cfg = model.cfg
         if cfg.normalization_type not in (None, "LN", "LNPre", "RMS", "RMSPre"):
             raise ValueError(f"the patching engine does not support normalization {cfg.normalization_type!r}")
@@ -64,6 +75,8 @@ class PatchingEngine:
         self._receiver_bias = torch.stack([layer_bias[r.layer + (r.kind == "mlp")] for r in graph.receivers]).detach()[
             :, None, None, :
         ]  # [R, 1, 1, D]
+        if clean_mean is not None:
+            self.__dict__["clean_mean"] = clean_mean.detach()
         self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self.node_evaluations = 0  # node activations the last no-grad ``run`` computed
         self._buffer: torch.Tensor | None = None  # see _store
@@ -81,6 +94,11 @@ class PatchingEngine:
         it is known already: one forward pass fewer."""
         if "clean_out" not in self.__dict__:
             self.__dict__["clean_out"] = outputs.detach()
+
+    @cached_property
+    def clean_mean(self) -> torch.Tensor:
+        """Every sender's mean clean output per position, over the data: [S, 1, P, D]."""
+        return self.clean_out.mean(dim=1, keepdim=True)
 
     @cached_property
     def corrupted_out(self) -> torch.Tensor:
@@ -113,14 +131,14 @@ class PatchingEngine:
         if ablation == "resample":
             return self.corrupted_out
         if ablation == "mean":
-            return self.clean_out.mean(dim=1, keepdim=True)  # per position, over the data
+            return self.clean_mean  # per position, over the data
         if ablation == "zero":
             return torch.zeros_like(self.clean_out[:, :1])
         if ablation == "zero-except-embed":
             # The token embedding is mean-ablated: BOS and the constant `one` direction,
             # which every head reads and no ground truth counts, stay where they are.
-            ablated = torch.zeros_like(self.clean_out.mean(dim=1, keepdim=True))
-            ablated[0] = self.clean_out[0].mean(dim=0, keepdim=True)
+            ablated = torch.zeros_like(self.clean_mean)
+            ablated[0] = self.clean_mean[0]
             return ablated
         raise ValueError(f"unknown ablation {ablation!r}; choose from {', '.join(ABLATIONS)}")
 

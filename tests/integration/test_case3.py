@@ -118,18 +118,21 @@ def test_minibatches_partition_the_data_and_keep_the_metric(task3):
     assert len(batches) == 4 and sum(len(b.clean) for b in batches) == n
     assert sorted(torch.cat([b.clean for b in batches]).tolist()) == sorted(task3.clean.tolist())
     assert minibatches(task3, None) == [task3] and minibatches(task3, n) == [task3]
-    ablation = task3.ablation("auto")
     empty = torch.zeros(1, len(task3.graph.edges))
-    whole = float(task3.metric(task3.engine.run(task3.engine.edge_mask(empty), ablation))[0])
-    parts = [float(b.metric(b.engine.run(b.engine.edge_mask(empty), ablation))[0]) for b in batches]
-    assert sum(parts) / 4 == pytest.approx(whole, rel=1e-5)
+    for ablation in (task3.ablation("auto"), "mean"):  # mean ablation: the whole data's means in every minibatch
+        whole = float(task3.metric(task3.engine.run(task3.engine.edge_mask(empty), ablation))[0])
+        parts = [float(b.metric(b.engine.run(b.engine.edge_mask(empty), ablation))[0]) for b in batches]
+        assert sum(parts) / 4 == pytest.approx(whole, rel=1e-5)
+    assert all(torch.equal(b.engine.ablated_outputs("mean"), task3.engine.ablated_outputs("mean")) for b in batches)
     assert all(float(b.metric(b.clean_logits[None])[0]) == pytest.approx(0, abs=1e-7) for b in batches)
 
 
 def test_subnetwork_probing_minibatched_finds_the_circuit():
-    """batch_size covering the data is the full-batch run; smaller batches still find case 3's circuit."""
-    full = interpbench.run(case="3", method="node-sp", config={"epochs": 60})
+    """batch_size covering the data is the full-batch run; smaller batches (the default) still
+    find case 3's circuit."""
+    full = interpbench.run(case="3", method="node-sp", config={"epochs": 60, "batch_size": None})
     covering = interpbench.run(case="3", method="node-sp", config={"epochs": 60, "batch_size": 10_000})
     assert covering.scores == full.scores
-    mini = interpbench.run(case="3", method="node-sp", config={"epochs": 60, "batch_size": 50})
+    mini = interpbench.run(case="3", method="node-sp", config={"epochs": 60})
+    assert mini.config["batch_size"] == 50
     assert mini.metrics["node_auroc"] >= full.metrics["node_auroc"] - 0.05

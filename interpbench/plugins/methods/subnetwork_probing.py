@@ -8,6 +8,12 @@ mean the same on every case (tracr's outputs give KLs of very different sizes). 
 item's score is its learned log-odds of being kept (probabilities saturate to ties);
 it is selected when its keep probability reaches ``threshold``.
 
+Each step sees one minibatch of ``batch_size`` examples, the fixed minibatches of a
+seeded shuffle taken in turn, as Cao et al. train; ``batch_size=None`` makes every step
+see the whole data, as ACDC's and InterpBench's implementation does (a step then costs
+the whole data's forward and backward pass; ``benchmarks/sp_minibatch.py`` compares the
+two in time and AUROC).
+
 With ``sweep``, the mask is learned again from scratch for each further
 ``lambda_reg``, and the ROC comes from the circuits of that sweep, as InterpBench
 computes subnetwork probing's; the scores stay those of ``lambda_reg``.
@@ -43,7 +49,10 @@ class SPConfig(AblationConfig):
     lambda_reg: float = Field(1.0, ge=0, description="Weight of the sparsity penalty.")
     epochs: int = Field(300, ge=1, le=100_000, description="Optimisation steps.")
     batch_size: int | None = Field(
-        None, ge=1, description="Examples per optimisation step (fixed minibatches); none: the whole data."
+        50,
+        ge=1,
+        description="Examples per optimisation step (fixed minibatches, Cao et al.); none: the whole data "
+        "(ACDC's and InterpBench's full-batch steps).",
     )
     lr: float = Field(0.05, gt=0, description="Adam learning rate for the mask logits.")
     threshold: float = Field(0.5, ge=0, le=1, description="Keep items whose keep probability is at least this.")
