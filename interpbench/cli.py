@@ -228,8 +228,8 @@ def run(
     fmt: str,
 ) -> None:
     """Run one discovery method on one case and score it against the ground truth."""
+    from interpbench.results.sweep import time_limit
     from interpbench.runner import run as run_once
-    from interpbench.sweep import time_limit
 
     config = parse_settings(settings)
     options = {"model_dir": model_dir} if model_dir else None
@@ -245,7 +245,7 @@ def run(
     except TimeoutError as e:
         raise InterpbenchError(str(e)) from None
     if out:
-        from interpbench.store import write_json_atomic
+        from interpbench.formats.atomic import write_json_atomic
 
         write_json_atomic(out, result.model_dump(mode="json"))
     if export_scores and result.scores is not None:
@@ -294,7 +294,7 @@ def score(
     options = {"model_dir": model_dir} if model_dir else None
     result = score_file(case, path, loader, fmt, name, seed, examples, options)
     if out:
-        from interpbench.store import write_json_atomic
+        from interpbench.formats.atomic import write_json_atomic
 
         write_json_atomic(out, result.model_dump(mode="json"))
     click.echo(result.model_dump_json(indent=2) if as_json else format_result(result))
@@ -411,7 +411,7 @@ def sweep(
     """Run a grid of runs; finished records in --out are skipped, so a sweep resumes."""
     from tqdm import tqdm
 
-    from interpbench.sweep import grid, run_sweep
+    from interpbench.results.sweep import grid, run_sweep
 
     compilable = [c.name for c in registry.cases() if c.compilable]
     if cases == "zoo":
@@ -468,7 +468,7 @@ def sweep(
 @click.option("--out", type=OutPath(dir_okay=False), help="Write the report here instead of stdout.")
 def report(folder: str, fmt: str, metric: str, out: str | None) -> None:
     """Tables of a results folder: leaderboard and per-case scores."""
-    from interpbench.report import render
+    from interpbench.results.report import render
 
     text, skipped = render(folder, fmt, metric)
     for line in skipped:
@@ -496,9 +496,9 @@ def rescore(folder: str) -> None:
     from pydantic import ValidationError
     from tqdm import tqdm
 
+    from interpbench.formats.atomic import write_json_atomic
     from interpbench.runner import rescore as rescore_one
     from interpbench.schemas import RunResult
-    from interpbench.store import write_json_atomic
 
     files = sorted(Path(folder).rglob("*.json"))
     counts = {"rescored": 0, "skipped": 0, "refused": 0}
@@ -586,7 +586,7 @@ def show_case(name: str, loader: str, as_json: bool, image: str | None, level: s
     loaded = load_model(spec.name, loader)
     circuits = {"edge": loaded.circuit, "head": head_circuit(loaded.circuit)}
     if image:
-        from interpbench.plotting import draw_circuit
+        from interpbench.results.plotting import draw_circuit
 
         draw_circuit(circuits[level], image, title=f"case {name} ({loader}): {info.description}")
     if as_json:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from interpbench.compiler import cache
 from interpbench.compiler.tracr_bridge import BOS, PAD, CompiledCase, compile_tracr, to_hooked_transformer
 from interpbench.errors import InterpbenchError
-from interpbench.model_files import build_config, stored_fields
+from interpbench.formats.model_files import build_config, stored_fields
 from interpbench.registry.specs import CaseSpec
 from interpbench.schemas import Circuit
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from interpbench.errors import InterpbenchError
-from interpbench.model_files import check_regular, read_regular
+from interpbench.formats.model_files import check_regular, read_regular
 from interpbench.registry.specs import CaseSpec
 
 #: Bump when the conversion changes the weights or the stored fields.

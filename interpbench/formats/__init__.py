@@ -1,3 +1,8 @@
-"""Files other tools read and write: scores and circuits in interpbench's own JSON
-(the ``Scores`` schema) and in the EAP-IG / MIB graph JSON (``mib``), read into and
-written from ``Scores`` on one ``ComputationalGraph``."""
+"""Files: what other tools read and write, and how we read and write files safely.
+
+Scores and circuits in interpbench's own JSON (the ``Scores`` schema), the EAP-IG / MIB
+graph JSON (``mib``) and auto-circuit's prune scores (``auto_circuit``), read into and
+written from ``Scores`` on one ``ComputationalGraph`` (``files``); model configs built
+from an explicit list of fields and bounded reads of regular files only (``model_files``);
+writes that no reader ever sees half of (``atomic``).
+"""

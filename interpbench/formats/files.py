@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from interpbench.errors import InterpbenchError
+from interpbench.formats.atomic import write_atomic
 from interpbench.formats.auto_circuit import (
     SELECTED,
     AutoCircuitScores,
@@ -19,10 +20,9 @@ from interpbench.formats.auto_circuit import (
     write_prune_scores,
 )
 from interpbench.formats.mib import MIBGraph, read_mib, write_mib
+from interpbench.formats.model_files import read_regular
 from interpbench.graph import ComputationalGraph
-from interpbench.model_files import read_regular
 from interpbench.schemas import Scores, validation_summary
-from interpbench.store import write_atomic
 
 ScoresFormat = Literal["interpbench", "mib", "auto-circuit"]
 MAX_SCORES_BYTES = 512 * 2**20

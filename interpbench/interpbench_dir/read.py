@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from interpbench.errors import InterpbenchError
+from interpbench.formats.model_files import build_config, check_regular, read_regular
 from interpbench.interpbench_dir.edges import edges_to_circuit
 from interpbench.interpbench_dir.layout import CFG_FILE, EDGES_FILE, META_FILE, PICKLE_LIMIT, WEIGHTS_FILE
 from interpbench.interpbench_dir.unpickle import _PickledConfig, safe_unpickle
-from interpbench.model_files import build_config, check_regular, read_regular
 
 
 def read_config(path: str | Path) -> dict[str, Any]:

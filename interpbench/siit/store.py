@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from interpbench.errors import InterpbenchError
-from interpbench.model_files import build_config, check_regular, read_regular
+from interpbench.formats.model_files import build_config, check_regular, read_regular
 
 
 def _read_json(path: Path) -> Any:

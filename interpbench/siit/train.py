@@ -53,6 +53,7 @@ from typing import Any, Callable
 
 import torch
 
+from interpbench.formats.atomic import write_atomic
 from interpbench.siit.config import SIITConfig, ll_config
 from interpbench.siit.correspondence import Correspondence, build_correspondence, node_hook, place_structure
 from interpbench.siit.evaluate import (
@@ -65,7 +66,6 @@ from interpbench.siit.evaluate import (
     make_eval_data,
 )
 from interpbench.siit.patching import collect, hooks_for, joint_forward, patched_forward
-from interpbench.store import write_atomic
 
 CHECKPOINT = "checkpoint.pt"
 #: the numbers a training is scored by (the smallest of them; None counts as met)
@@ -661,7 +661,7 @@ def _write_outputs(out: Path, ll, s: _Setup, meta: dict[str, Any]):
     from safetensors.torch import save_file
     from transformer_lens import HookedTransformer
 
-    from interpbench.model_files import stored_fields
+    from interpbench.formats.model_files import stored_fields
 
     state = {k: v.detach().contiguous().clone() for k, v in ll.state_dict().items()}
     with torch.random.fork_rng(devices=[]):

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from interpbench.formats.atomic import write_atomic
 from interpbench.siit import zoo
-from interpbench.store import write_atomic
 
 
 @dataclass

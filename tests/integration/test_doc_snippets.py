@@ -38,7 +38,7 @@ def test_every_snippet_of_a_page_runs_in_order(page, builtins_only, tmp_path, mo
             continue
         if "load_results(" in code:  # the sweeps page reads a results folder: make one
             import interpbench
-            from interpbench.store import write_json_atomic
+            from interpbench.formats.atomic import write_json_atomic
 
             record = interpbench.run(case="3", method="node-ablation", n_examples=16)
             write_json_atomic(tmp_path / "results" / "full" / "r.json", record.model_dump(mode="json"))

@@ -11,9 +11,9 @@ import pytest
 from pydantic import BaseModel
 
 from interpbench import hookimpl
-from interpbench import sweep as sweep_module
+from interpbench.results import sweep as sweep_module
+from interpbench.results.sweep import grid, run_sweep
 from interpbench.schemas import RunResult
-from interpbench.sweep import grid, run_sweep
 
 ARGS = ["--cases", "3", "--methods", "node-ablation,eap", "--seeds", "0,1,2", "--examples", "64"]
 
@@ -125,7 +125,7 @@ def test_ray_executor_writes_the_same_records_as_the_local_one(tmp_path):
 
 
 def test_a_killed_writers_temporary_file_is_removed_and_a_live_one_kept(tmp_path):
-    from interpbench.sweep import _remove_stale_temporaries
+    from interpbench.results.sweep import _remove_stale_temporaries
 
     spec = grid(["3"], ["eap"], ["tracr"], [0], n_examples=64)[0]
     stale = tmp_path / f".{spec.filename()}.abc123.tmp"
@@ -164,7 +164,7 @@ def test_cases_available_runs_each_loader_on_the_cases_it_has_models_for(tmp_pat
 def test_a_second_sweep_on_the_same_folder_is_refused_in_one_line(tmp_path):
     import fcntl
 
-    from interpbench.sweep import LOCK
+    from interpbench.results.sweep import LOCK
 
     tmp_path.mkdir(exist_ok=True)
     with open(tmp_path / LOCK, "a+") as held:  # as a running sweep holds it

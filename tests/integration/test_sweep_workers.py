@@ -12,8 +12,8 @@ import time
 import pytest
 from plugin_fixtures import SWEEP_HAZARDS, make_distribution
 
+from interpbench.results.sweep import grid, run_sweep
 from interpbench.schemas import RunResult
-from interpbench.sweep import grid, run_sweep
 
 
 @pytest.fixture

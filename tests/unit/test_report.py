@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy.stats import wilcoxon
 
-from interpbench.report import leaderboard, load_results, pairwise, per_case, render, vargha_delaney_a12
+from interpbench.results.report import leaderboard, load_results, pairwise, per_case, render, vargha_delaney_a12
 from interpbench.schemas import RunResult
 
 AUROCS = {  # method -> case -> edge AUROC
@@ -111,7 +111,7 @@ def test_a_setting_added_later_as_none_is_not_a_configuration(tmp_path):
 
 
 def test_bootstrap_intervals_contain_the_statistic_and_shrink_with_more_cases(results):
-    from interpbench.report import bootstrap_ci
+    from interpbench.results.report import bootstrap_ci
 
     board = leaderboard(load_results(results).frame).set_index("method")
     row = board.loc["acdc"]
@@ -163,7 +163,7 @@ def test_html_report_draws_each_methods_circuit(tmp_path):
 
 
 def test_per_loader_means_are_paired_over_the_cases_every_loader_has(tmp_path):
-    from interpbench.report import by_loader
+    from interpbench.results.report import by_loader
 
     rows = {("siit", "1"): 1.0, ("siit", "2"): 0.8, ("siit", "3"): 0.9,  # case 3: no hard model
             ("hard-redundant", "1"): 0.5, ("hard-redundant", "2"): 0.7}  # fmt: skip
@@ -179,7 +179,7 @@ def test_per_loader_means_are_paired_over_the_cases_every_loader_has(tmp_path):
 
 
 def test_loader_effects_are_paired_changes_with_their_statistics(tmp_path):
-    from interpbench.report import loader_effects
+    from interpbench.results.report import loader_effects
 
     siit = {"1": 1.0, "2": 0.8, "3": 0.9, "4": 0.95, "5": 1.0, "6": 0.7}
     hard = {"1": 0.5, "2": 0.7, "3": 0.9, "4": 0.6, "5": 0.8}  # case 6 has no hard model

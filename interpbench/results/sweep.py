@@ -25,9 +25,9 @@ from typing import Any, Callable, Iterator
 from pydantic import ValidationError
 
 from interpbench import registry
+from interpbench.formats.atomic import write_json_atomic
 from interpbench.runner import DEFAULT_EXAMPLES, make_config
 from interpbench.schemas import SCHEMA_VERSION, RunResult
-from interpbench.store import write_json_atomic
 from interpbench.versions import versions
 
 

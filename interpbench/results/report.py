@@ -440,7 +440,7 @@ def render(folder: str | Path, fmt: str = "markdown", metric: str = "edge_auroc"
 def _html(frame, board, rulers, stats, cases, failed, metric: str, loaders=None, groups=None, effects=None) -> str:
     import tempfile
 
-    from interpbench import report_html as h
+    from interpbench.results import report_html as h
 
     if frame.empty:
         return h.page("interpbench report", "No results in this folder.", [])
