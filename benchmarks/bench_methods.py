@@ -46,7 +46,7 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the optional reference
     sys.exit(f"auto-circuit is not importable ({e}); see benchmarks/README.md for how to install it")
 
-from interpbench.engine.metrics import l2_from_baseline  # noqa: E402
+from interpbench.engine.validation import l2_from_baseline  # noqa: E402
 from interpbench.graph import fold_node  # noqa: E402,F401
 from interpbench.plugins.methods.acdc import acdc  # noqa: E402
 from interpbench.plugins.methods.eap import EAPConfig, run_eap  # noqa: E402

@@ -64,8 +64,8 @@ _LAZY = {
     "DiscoveryTask": ("interpbench.task", "DiscoveryTask"),
     "LoadedModel": ("interpbench.task", "LoadedModel"),
     "Ablation": ("interpbench.engine", "Ablation"),
-    "kl_from_baseline": ("interpbench.engine.metrics", "kl_from_baseline"),
-    "l2_from_baseline": ("interpbench.engine.metrics", "l2_from_baseline"),
+    "kl_from_baseline": ("interpbench.engine.validation", "kl_from_baseline"),
+    "l2_from_baseline": ("interpbench.engine.validation", "l2_from_baseline"),
     "load_compiled": ("interpbench.compiler", "load_compiled"),
     "registry": ("interpbench.registry", None),
     "rasp_lib": ("interpbench.cases.rasp_lib", None),
@@ -89,7 +89,7 @@ if TYPE_CHECKING:
     from interpbench.cases import rasp_lib, vocabs
     from interpbench.compiler import load_compiled
     from interpbench.engine import Ablation
-    from interpbench.engine.metrics import kl_from_baseline, l2_from_baseline
+    from interpbench.engine.validation import kl_from_baseline, l2_from_baseline
     from interpbench.task import DiscoveryTask, LoadedModel
 
 

@@ -132,6 +132,6 @@ class DiscoveryTask:
 
     @cached_property
     def metric(self) -> Callable[["torch.Tensor"], "torch.Tensor"]:
-        from interpbench.engine.metrics import validation_metric
+        from interpbench.engine.validation import validation_metric
 
         return validation_metric(self.clean_logits, self.categorical)

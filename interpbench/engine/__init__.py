@@ -19,7 +19,7 @@ Shapes: ``S`` senders, ``R`` receivers, ``C`` circuits, ``B`` batch, ``P`` posit
 ``D`` d_model, ``H`` heads.
 
 Layout: ``patching.py`` holds ``PatchingEngine``, ``passes.py`` the state of one pass
-for each way of computing receiver inputs, ``metrics.py`` the validation metrics.
+for each way of computing receiver inputs, ``validation.py`` the validation metrics.
 """
 
 from interpbench.engine.patching import ABLATIONS, Ablation, PatchingEngine

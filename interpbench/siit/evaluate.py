@@ -222,7 +222,7 @@ def subset_name(members: tuple[str, ...] | list[str]) -> str:
 def _structure(ll_model, correspondence: Correspondence, data: EvalData, ll_base, src, atol) -> dict[str, Any]:
     """Every non-empty subset of the structured group resampled: accuracy against the
     structure's target and the validation metric (each alone, each pair, all)."""
-    from interpbench.engine.metrics import validation_metric
+    from interpbench.engine.validation import validation_metric
 
     st = correspondence.structure
     if st is None:
@@ -262,7 +262,7 @@ def _changed(new: torch.Tensor, old: torch.Tensor, categorical: bool, atol: floa
 
 
 def _node_effects(ll_model, correspondence, data: EvalData, ll_base, src, atol) -> list[NodeEffect]:
-    from interpbench.engine.metrics import validation_metric
+    from interpbench.engine.validation import validation_metric
 
     metric = validation_metric(ll_base, data.categorical)
     sites = hooks_for(correspondence.ll_nodes)
