@@ -159,14 +159,19 @@ def run_clean_corrupted(task: DiscoveryTask, config: EAPConfig) -> Scores:
     return averaged_gradient_scores(task, config, [0.0, 1.0])
 
 
+def off_clean_target(task: DiscoveryTask, config: EAPConfig):
+    """The attribution target of passes that are not the clean one (interpolated inputs or
+    activations): the full model's classes come from the clean logits, not the pass."""
+    if config.score == "interpbench":
+        return interpbench_target(task)
+    return attribution_target(task, task.clean_logits.argmax(-1)[:, 1:])
+
+
 def averaged_gradient_scores(task: DiscoveryTask, config: EAPConfig, alphas: list[float]) -> Scores:
     """EAP with the receiver gradients averaged over points on the straight line from the
     ablated (alpha 0) to the clean (alpha 1) input embeddings."""
     engine = task.engine
-    if config.score == "interpbench":
-        target = interpbench_target(task)
-    else:
-        target = attribution_target(task, task.clean_logits.argmax(-1)[:, 1:])
+    target = off_clean_target(task, config)
     ablation = task.ablation(config.ablation)
     clean_embed, clean_pos = engine.embeddings(task.clean)
     # The path starts at the ablated input: its embeddings are the ablated embedding senders.
@@ -218,10 +223,7 @@ def run_eap_ig_activations(task: DiscoveryTask, config: EAPIGActivationsConfig) 
     import torch
 
     engine = task.engine
-    if config.score == "interpbench":
-        target = interpbench_target(task)
-    else:
-        target = attribution_target(task, task.clean_logits.argmax(-1)[:, 1:])
+    target = off_clean_target(task, config)
     ablation = task.ablation(config.ablation)
     clean = engine.clean_out  # [S, B, P, D]
     ablated = engine.ablated_outputs(ablation).expand_as(clean)
