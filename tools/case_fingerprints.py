@@ -45,7 +45,9 @@ def _plain(value: Any) -> Any:
 
 
 def _qualname(fn: Any) -> str | None:
-    return None if fn is None else f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+    # The module is left out: moving a sampler to another catalogue file does not change
+    # it, and what it generates is recorded below.
+    return None if fn is None else getattr(fn, "__qualname__", repr(fn))
 
 
 def spec_fields(case: Any) -> dict[str, Any]:
