@@ -92,7 +92,9 @@ def fingerprint(case: Any) -> dict[str, Any]:
         for name, t in sorted(compiled.model.state_dict().items())
     }
     record["circuit_edges"] = sorted(list(e) for e in compiled.circuit.edge_set())
-    record["input_encoding"] = sorted(([_plain(token), i] for token, i in compiled.input_encoding.items()), key=lambda p: p[1])
+    record["input_encoding"] = sorted(
+        ([_plain(token), i] for token, i in compiled.input_encoding.items()), key=lambda p: p[1]
+    )
     record["output_values"] = _plain(compiled.output_values)
     return record
 
@@ -122,7 +124,9 @@ def compare(before_path: str, after_path: str) -> int:
         elif before[name] == after[name]:
             identical += 1
         else:
-            fields = sorted(k for k in set(before[name]) | set(after[name]) if before[name].get(k) != after[name].get(k))
+            fields = sorted(
+                k for k in set(before[name]) | set(after[name]) if before[name].get(k) != after[name].get(k)
+            )
             differing.append(f"case {name}: differs in {', '.join(fields)}")
     print(f"{identical} identical, {len(differing)} differing")
     for line in differing:

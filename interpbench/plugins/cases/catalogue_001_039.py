@@ -14,46 +14,10 @@ from interpbench.cases.catalogue import case
 # ---------------------------------------------------------------------------
 
 
-def _make_hist():
-    """How often each position's token occurs in the whole sequence."""
-    r = rasp_lib.rasp()
-    same_token = r.Select(r.tokens, r.tokens, r.Comparison.EQ).named("same_token")
-    return r.SelectorWidth(same_token).named("hist")
-
-
-def _make_reverse(sop):
-    """``sop`` read from the mirrored position (length - index - 1)."""
-    r = rasp_lib.rasp()
-    opposite = (rasp_lib.make_length() - r.indices).named("opp_index")
-    opposite = (opposite - 1).named("opp_index_minus_1")
-    mirror = r.Select(r.indices, opposite, r.Comparison.EQ).named("mirror")
-    return r.Aggregate(mirror, sop).named("reverse")
-
-
-def _make_sort(vals, keys, *, max_seq_len: int, min_key: float):
-    """``vals`` ordered by ``keys``; ties are broken by position by adding a small
-    index-proportional term so that every key is unique."""
-    r = rasp_lib.rasp()
-    unique_keys = r.SequenceMap(lambda k, i: k + min_key * i / max_seq_len, keys, r.indices).named("unique_keys")
-    smaller = r.Select(unique_keys, unique_keys, r.Comparison.LT).named("smaller")
-    target = r.SelectorWidth(smaller).named("target_pos")
-    place = r.Select(target, r.indices, r.Comparison.EQ).named("place")
-    return r.Aggregate(place, vals).named("sort")
-
-
-def _make_pair_balance(open_token: str, close_token: str):
-    """Prefix fraction of ``open_token`` minus prefix fraction of ``close_token``."""
-    r = rasp_lib.rasp()
-    opens = rasp_lib.make_frac_prevs(r.tokens == open_token).named(f"opens_{open_token}")
-    closes = rasp_lib.make_frac_prevs(r.tokens == close_token).named(f"closes_{close_token}")
-    balance = r.numerical(r.LinearSequenceMap(opens, closes, 1, -1))
-    return balance.named(f"balance_{open_token}{close_token}")
-
-
 def _make_shuffle_dyck(pairs: list[str]):
     """True everywhere iff each bracket pair is balanced on its own (interleaving allowed)."""
     r = rasp_lib.rasp()
-    balances = [_make_pair_balance(pair[0], pair[1]) for pair in pairs]
+    balances = [rasp_lib.make_pair_balance(pair[0], pair[1]) for pair in pairs]
 
     any_negative = balances[0] < 0
     for balance in balances[1:]:
@@ -194,7 +158,7 @@ def token_equals_two_back():
 @case("2", "The input sequence reversed.", vocab=vocabs.ascii_letters(26), causal=False)
 def reverse_sequence():
     r = rasp_lib.rasp()
-    return _make_reverse(r.tokens)
+    return rasp_lib.make_reverse(r.tokens)
 
 
 @case(
@@ -216,7 +180,7 @@ def frac_prevs_of_x():
     categorical=False,
 )
 def paren_pair_balance():
-    return _make_pair_balance("(", ")")
+    return rasp_lib.make_pair_balance("(", ")")
 
 
 @case(
@@ -247,7 +211,7 @@ def direction_change():
 
 @case("7", "How many times the current token occurs in the sequence.", vocab=vocabs.ascii_letters(3), causal=False)
 def histogram():
-    return _make_hist()
+    return rasp_lib.make_hist()
 
 
 @case("8", "The token itself (identity).", vocab=vocabs.int_numbers(0, 11), trivial=True)
@@ -259,7 +223,7 @@ def identity():
 @case("9", "The sequence sorted ascending, equal values kept in order.", vocab=vocabs.int_digits(10), causal=False)
 def sort_ascending():
     r = rasp_lib.rasp()
-    return _make_sort(r.tokens, r.tokens, max_seq_len=10, min_key=1)
+    return rasp_lib.make_sort(r.tokens, r.tokens, tie_break=lambda i: i / 10)
 
 
 @case(
@@ -318,9 +282,7 @@ def trend_to_next():
 
 @case("14", "How many tokens in the sequence are 'a', at every position.", vocab=vocabs.ascii_letters(3), causal=False)
 def count_of_a():
-    r = rasp_lib.rasp()
-    is_a_key = r.Select(r.tokens, r.tokens, lambda key, query: key == "a").named("key_is_a")
-    return r.SelectorWidth(is_a_key).named("count_a")
+    return rasp_lib.count_where(lambda key, query: key == "a", "count_a")
 
 
 @case("15", "Twice the token minus its index.", vocab=vocabs.int_digits(5), max_seq_len=5)
@@ -342,7 +304,7 @@ def twice_token_minus_index():
 )
 def matches_mirror():
     r = rasp_lib.rasp()
-    mirrored = _make_reverse(r.tokens)
+    mirrored = rasp_lib.make_reverse(r.tokens)
     return r.SequenceMap(lambda x, y: x == y, r.tokens, mirrored).named("palindrome_detection")
 
 
@@ -362,7 +324,7 @@ def frequency_class():
             return "common"
         return "rare"
 
-    return r.SequenceMap(classify, _make_hist(), rasp_lib.make_length()).named("frequency_class")
+    return r.SequenceMap(classify, rasp_lib.make_hist(), rasp_lib.make_length()).named("frequency_class")
 
 
 @case(
@@ -402,15 +364,14 @@ def first_occurrences():
     same_earlier = r.Select(token_index, token_index, lambda k, q: k[0] == q[0] and k[1] <= q[1]).named("same_earlier")
     occurrence = r.SelectorWidth(same_earlier).named("occurrence")
     source = r.SequenceMap(lambda n, i: i if n == 1 else -1, occurrence, r.indices).named("first_index")
-    pick = r.Select(source, r.indices, r.Comparison.EQ).named("pick_first")
-    return r.Aggregate(pick, r.tokens, default=None).named("unique_tokens")
+    return rasp_lib.scatter(r.tokens, source, "unique_tokens")
 
 
 @case("22", "The words sorted by length, ties kept in order.", vocab=vocabs.words(), causal=False)
 def sort_words_by_length():
     r = rasp_lib.rasp()
     length = r.Map(len, r.tokens).named("word_length")
-    return _make_sort(r.tokens, length, max_seq_len=10, min_key=1)
+    return rasp_lib.make_sort(r.tokens, length, tie_break=lambda i: i / 10)
 
 
 @case("23", "The word if it reads the same reversed, otherwise undefined.", vocab=vocabs.words() | {"racecar", "noon"})
@@ -426,8 +387,7 @@ def palindrome_word_map():
 )
 def copy_via_attention():
     r = rasp_lib.rasp()
-    itself = r.Select(r.indices, r.indices, r.Comparison.EQ).named("itself")
-    return r.Aggregate(itself, r.tokens, default=None).named("copy")
+    return rasp_lib.gather(r.tokens, r.indices, "copy")
 
 
 @case(
@@ -439,7 +399,7 @@ def copy_via_attention():
 def relative_frequency():
     r = rasp_lib.rasp()
     return r.SequenceMap(
-        lambda count, length: count / length if length > 0 else None, _make_hist(), rasp_lib.make_length()
+        lambda count, length: count / length if length > 0 else None, rasp_lib.make_hist(), rasp_lib.make_length()
     ).named("relative_frequency")
 
 

@@ -20,57 +20,11 @@ INTS_0_10 = int_numbers(0, 11)
 # ---------------------------------------------------------------------------
 
 
-def _token_map(fn, name):
-    """A single element-wise Map over the tokens (one MLP)."""
-    r = rasp_lib.rasp()
-    return r.Map(fn, r.tokens).named(name)
-
-
-def _length_from_indices():
-    """Sequence length computed by attending over indices rather than tokens."""
-    r = rasp_lib.rasp()
-    return r.SelectorWidth(r.Select(r.indices, r.indices, r.Comparison.TRUE)).named("length")
-
-
-def _gather_tokens(source_index, name):
-    """Token at position ``source_index[i]`` for every i (Select EQ on indices + Aggregate)."""
-    r = rasp_lib.rasp()
-    select = r.Select(r.indices, source_index, r.Comparison.EQ).named(f"{name}_selector")
-    return r.Aggregate(select, r.tokens).named(name)
-
-
-def _broadcast_token_at(position):
-    """The token at a fixed position, copied to every position."""
-    r = rasp_lib.rasp()
-    target = r.Map(lambda _: position, r.indices).named(f"constant_{position}")
-    return _gather_tokens(target, f"token_at_{position}")
-
-
-def _count_tokens_where(comparison, name):
-    """How many tokens stand in ``comparison`` (key vs. query) to the current token."""
-    r = rasp_lib.rasp()
-    return r.SelectorWidth(r.Select(r.tokens, r.tokens, comparison)).named(name)
-
-
-def _sort_tokens(tie_break_step, name):
-    """Tokens sorted ascending; keys token + index * step are unique, so ties keep order."""
-    r = rasp_lib.rasp()
-    keys = r.SequenceMap(lambda x, i: x + i * tie_break_step, r.tokens, r.indices).named(f"{name}_keys")
-    smaller = r.Select(keys, keys, r.Comparison.LT).named(f"{name}_smaller")
-    target = r.SelectorWidth(smaller).named(f"{name}_target")
-    select = r.Select(target, r.indices, r.Comparison.EQ).named(f"{name}_gather")
-    return r.Aggregate(select, r.tokens).named(name)
-
-
 def _fibonacci(n):
     a, b = 0, 1
     for _ in range(n):
         a, b = b, a + b
     return a
-
-
-def _is_prime(n):
-    return n >= 2 and all(n % d for d in range(2, math.isqrt(n) + 1))
 
 
 def _real_cube_root(x):
@@ -93,18 +47,18 @@ def digit_sum():
 
 @case("41", "Absolute value of the token.", vocab=int_numbers(-10, 10))
 def absolute_value():
-    return _token_map(abs, "absolute_value")
+    return rasp_lib.token_map(abs, "absolute_value")
 
 
 @case("42", "The first token, copied to every position.", vocab=ascii_letters(10))
 def broadcast_first_token():
-    return _broadcast_token_at(0)
+    return rasp_lib.broadcast_token_at(0)
 
 
 @case("43", "The Fibonacci number indexed by the token (F(0)=0, F(1)=1).", vocab=int_numbers(0, 20))
 def fibonacci_of_token():
     # The published program also builds an identity Map on indices that the output never uses.
-    return _token_map(_fibonacci, "fibonacci")
+    return rasp_lib.token_map(_fibonacci, "fibonacci")
 
 
 @case(
@@ -115,7 +69,7 @@ def fibonacci_of_token():
 )
 def count_greater():
     r = rasp_lib.rasp()
-    return _count_tokens_where(r.Comparison.GT, "count_greater")
+    return rasp_lib.count_where(r.Comparison.GT, "count_greater")
 
 
 @case(
@@ -132,17 +86,12 @@ def double_first_half():
 
 
 def _add_constant(constant):
-    return _token_map(lambda x: x + constant, f"add_{constant}")
+    return rasp_lib.token_map(lambda x: x + constant, f"add_{constant}")
 
 
 @case("46", "The token minus one.", vocab=INTS_0_10)
 def decrement():
     return _add_constant(-1)
-
-
-def _histogram():
-    r = rasp_lib.rasp()
-    return _count_tokens_where(r.Comparison.EQ, "histogram")
 
 
 @case(
@@ -152,7 +101,7 @@ def _histogram():
     causal=False,
 )
 def histogram_47():
-    return _histogram()
+    return rasp_lib.make_hist("histogram")
 
 
 @case("48", "The token plus its position.", vocab=INTS_0_10)
@@ -163,12 +112,12 @@ def add_index():
 
 @case("49", "The token rounded down to a multiple of three.", vocab=INTS_0_10)
 def round_down_to_multiple_of_3():
-    return _token_map(lambda x: x - x % 3, "round_down_to_multiple_of_3")
+    return rasp_lib.token_map(lambda x: x - x % 3, "round_down_to_multiple_of_3")
 
 
 @case("50", "Hyperbolic cosine of the token (one class per value).", vocab=INTS_0_10)
 def cosh_of_token():
-    return _token_map(math.cosh, "cosh")
+    return rasp_lib.token_map(math.cosh, "cosh")
 
 
 @case(
@@ -178,12 +127,12 @@ def cosh_of_token():
 )
 def is_fibonacci():
     fibonacci_numbers = {_fibonacci(n) for n in range(16)}  # 0 .. 610, beyond the vocab
-    return _token_map(lambda x: 1 if x in fibonacci_numbers else 0, "is_fibonacci")
+    return rasp_lib.token_map(lambda x: 1 if x in fibonacci_numbers else 0, "is_fibonacci")
 
 
 @case("52", "Square root of the token (one class per value).", vocab=INTS_0_10)
 def square_root():
-    return _token_map(math.sqrt, "square_root")
+    return rasp_lib.token_map(math.sqrt, "square_root")
 
 
 @case("53", "The token plus one at odd positions, unchanged at even positions.", vocab=INTS_0_10)
@@ -195,12 +144,12 @@ def increment_odd_positions():
 
 @case("54", "Hyperbolic tangent of the token (one class per value).", vocab=INTS_0_10)
 def tanh_of_token():
-    return _token_map(math.tanh, "tanh")
+    return rasp_lib.token_map(math.tanh, "tanh")
 
 
 @case("55", "Hyperbolic sine of the token (one class per value).", vocab=INTS_0_10)
 def sinh_of_token():
-    return _token_map(math.sinh, "sinh")
+    return rasp_lib.token_map(math.sinh, "sinh")
 
 
 @case("56", "Zero at every third position (index % 3 == 2), the token elsewhere.", vocab=INTS_0_10)
@@ -219,7 +168,7 @@ def zero_every_third():
     causal=False,
 )
 def broadcast_second_token():
-    return _broadcast_token_at(1)
+    return rasp_lib.broadcast_token_at(1)
 
 
 @case(
@@ -233,7 +182,7 @@ def mirror_first_half():
     length = rasp_lib.make_length()
     # The published program also builds a first-half selector that the output never uses.
     source = r.SequenceMap(lambda i, n: n - 1 - i if i >= n // 2 else i, r.indices, length).named("mirror_source")
-    return _gather_tokens(source, "mirror_first_half")
+    return rasp_lib.gather(r.tokens, source, "mirror_first_half")
 
 
 @case(
@@ -243,7 +192,15 @@ def mirror_first_half():
     causal=False,
 )
 def sort_ascending():
-    return _sort_tokens(1e-5, "sorted")
+    r = rasp_lib.rasp()
+    return rasp_lib.make_sort(
+        r.tokens,
+        r.tokens,
+        tie_break=lambda i: i * 1e-5,
+        keys_label="sorted_keys",
+        target_label="sorted_target",
+        label="sorted",
+    )
 
 
 @case("60", "The token plus one.", vocab=INTS_0_10)
@@ -259,13 +216,13 @@ def increment():
 )
 def rank():
     r = rasp_lib.rasp()
-    smaller = _count_tokens_where(r.Comparison.LT, "count_smaller")
+    smaller = rasp_lib.count_where(r.Comparison.LT, "count_smaller")
     return r.Map(lambda n: n + 1, smaller).named("rank")
 
 
 @case("62", "Factorial of the token.", vocab=INTS_0_10)
 def factorial():
-    return _token_map(math.factorial, "factorial")
+    return rasp_lib.token_map(math.factorial, "factorial")
 
 
 @case(
@@ -276,17 +233,17 @@ def factorial():
 )
 def count_smaller():
     r = rasp_lib.rasp()
-    return _count_tokens_where(r.Comparison.LT, "count_smaller")
+    return rasp_lib.count_where(r.Comparison.LT, "count_smaller")
 
 
 @case("64", "The token cubed.", vocab=INTS_0_10)
 def cube():
-    return _token_map(lambda x: x**3, "cube")
+    return rasp_lib.token_map(lambda x: x**3, "cube")
 
 
 @case("65", "Real cube root of the token (one class per value).", vocab=INTS_0_10)
 def cube_root():
-    return _token_map(_real_cube_root, "cube_root")
+    return rasp_lib.token_map(_real_cube_root, "cube_root")
 
 
 @case("66", "The float token rounded half-up to an integer.", vocab=float_numbers(0, 5, 20))
@@ -306,17 +263,17 @@ def multiply_by_length():
 
 @case("68", "The token rounded up to a multiple of three.", vocab=INTS_0_10)
 def round_up_to_multiple_of_3():
-    return _token_map(lambda x: x + (-x) % 3, "round_up_to_multiple_of_3")
+    return rasp_lib.token_map(lambda x: x + (-x) % 3, "round_up_to_multiple_of_3")
 
 
 @case("69", "Sign of the token (-1, 0 or 1; only 0 and 1 occur with this vocab).", vocab=INTS_0_10)
 def sign():
-    return _token_map(lambda x: (x > 0) - (x < 0), "sign")
+    return rasp_lib.token_map(lambda x: (x > 0) - (x < 0), "sign")
 
 
 @case("70", "Cosine of the token (one class per value).", vocab=INTS_0_10)
 def cosine():
-    return _token_map(math.cos, "cosine")
+    return rasp_lib.token_map(math.cos, "cosine")
 
 
 @case("71", "The token divided by the sequence length.", vocab=INTS_0_10, causal=False)
@@ -330,12 +287,12 @@ def divide_by_length():
 
 @case("72", "The token negated.", vocab=int_numbers(-10, 10))
 def negate():
-    return _token_map(lambda x: -x, "negate")
+    return rasp_lib.token_map(lambda x: -x, "negate")
 
 
 @case("73", "Sine of the token (one class per value).", vocab=INTS_0_10)
 def sine():
-    return _token_map(math.sin, "sine")
+    return rasp_lib.token_map(math.sin, "sine")
 
 
 def _interleave_source(i, n):
@@ -353,12 +310,14 @@ def _interleave_source(i, n):
 )
 def reverse_odd_positions():
     r = rasp_lib.rasp()
-    source = r.SequenceMap(_interleave_source, r.indices, _length_from_indices()).named("interleave_source")
-    return _gather_tokens(source, "reverse_odd_positions")
+    source = r.SequenceMap(_interleave_source, r.indices, rasp_lib.make_length_from_indices()).named(
+        "interleave_source"
+    )
+    return rasp_lib.gather(r.tokens, source, "reverse_odd_positions")
 
 
 def _scale(factor):
-    return _token_map(lambda x: x * factor, f"times_{factor}")
+    return rasp_lib.token_map(lambda x: x * factor, f"times_{factor}")
 
 
 @case("75", "The token doubled.", vocab=INTS_0_10)
@@ -377,7 +336,7 @@ def zero_even_positions():
 
 @case("77", "Tangent of the token (one class per value).", vocab=INTS_0_10)
 def tangent():
-    return _token_map(math.tan, "tangent")
+    return rasp_lib.token_map(math.tan, "tangent")
 
 
 @case(
@@ -387,12 +346,12 @@ def tangent():
     causal=False,
 )
 def histogram_78():
-    return _histogram()
+    return rasp_lib.make_hist("histogram")
 
 
 @case("79", "1 when the token is prime, otherwise 0.", vocab=INTS_0_10)
 def is_prime():
-    return _token_map(lambda x: 1 if _is_prime(x) else 0, "is_prime")
+    return rasp_lib.token_map(lambda x: 1 if rasp_lib.is_prime(x) else 0, "is_prime")
 
 
 @case("80", "The token minus two.", vocab=INTS_0_10)
@@ -408,18 +367,15 @@ def subtract_two():
 )
 def median():
     r = rasp_lib.rasp()
-    sorted_tokens = _sort_tokens(1 / 100, "sorted")
-    length = rasp_lib.make_length()
-    lower_middle = r.Map(lambda n: (n - 1) // 2, length).named("lower_middle")
-    upper_middle = r.Map(lambda n: n // 2, length).named("upper_middle")
-
-    def value_at(position, name):
-        select = r.Select(r.indices, position, r.Comparison.EQ).named(f"{name}_selector")
-        return r.Aggregate(select, sorted_tokens).named(name)
-
-    low = value_at(lower_middle, "lower_median")
-    high = value_at(upper_middle, "upper_median")
-    return r.SequenceMap(lambda a, b: (a + b) / 2, low, high).named("median")
+    sorted_tokens = rasp_lib.make_sort(
+        r.tokens,
+        r.tokens,
+        tie_break=lambda i: i * (1 / 100),
+        keys_label="sorted_keys",
+        target_label="sorted_target",
+        label="sorted",
+    )
+    return rasp_lib.make_median(sorted_tokens)
 
 
 @case(
@@ -442,17 +398,17 @@ def triple():
 
 @case("84", "Arctangent of the token (one class per value).", vocab=INTS_0_10)
 def arctangent():
-    return _token_map(math.atan, "arctangent")
+    return rasp_lib.token_map(math.atan, "arctangent")
 
 
 @case("85", "The token squared.", vocab=INTS_0_10)
 def square():
-    return _token_map(lambda x: x**2, "square")
+    return rasp_lib.token_map(lambda x: x**2, "square")
 
 
 @case("86", "1 when the token is a power of two of at least 2, otherwise 0.", vocab=INTS_0_10)
 def is_power_of_two():
-    return _token_map(lambda x: 1 if x >= 2 and x & (x - 1) == 0 else 0, "is_power_of_two")
+    return rasp_lib.token_map(lambda x: 1 if x >= 2 and x & (x - 1) == 0 else 0, "is_power_of_two")
 
 
 @case("87", "1 when the token is at least 3, otherwise 0.", vocab=INTS_0_10)
@@ -474,9 +430,10 @@ def mean_of_first_and_last():
     at_start = r.Select(r.indices, r.indices, lambda k, q: k == 0).named("start_selector")
     first = r.Aggregate(at_start, r.tokens, default=None).named("first_token")
     # The last token is read as the first token of the reversed sequence.
-    mirrored = r.SequenceMap(lambda i, n: n - i - 1, r.indices, _length_from_indices()).named("mirrored_index")
-    reverse = r.Select(mirrored, r.indices, r.Comparison.EQ).named("reverse_selector")
-    reversed_tokens = r.Aggregate(reverse, r.tokens).named("reversed_tokens")
+    mirrored = r.SequenceMap(lambda i, n: n - i - 1, r.indices, rasp_lib.make_length_from_indices()).named(
+        "mirrored_index"
+    )
+    reversed_tokens = rasp_lib.scatter(r.tokens, mirrored, "reversed_tokens")
     last = r.Aggregate(at_start, reversed_tokens, default=None).named("last_token")
     return r.SequenceMap(lambda a, b: (a + b) / 2.0, first, last).named("mean_of_first_and_last")
 
@@ -502,10 +459,6 @@ def _sample_half_increasing(rng: random.Random, n: int, length: int) -> list[lis
 )
 def is_non_decreasing():
     r = rasp_lib.rasp()
-    # Previous token; position 0 reads itself so it never counts as a violation.
-    previous = r.Select(r.indices, r.indices, lambda k, q: k == q - 1 or (k == 0 and q == 0)).named("previous")
-    prev_token = r.Aggregate(previous, r.tokens).named("previous_token")
-    in_order = r.SequenceMap(lambda p, x: 0 if p > x else 1, prev_token, r.tokens).named("in_order")
-    zero = r.Map(lambda _: 0, r.indices).named("zero")
-    violations = r.SelectorWidth(r.Select(in_order, zero, r.Comparison.EQ)).named("violations")
-    return r.Map(lambda v: 0 if v > 0 else 1, violations).named("is_non_decreasing")
+    previous_token = rasp_lib.previous_token_or_first()
+    in_order = r.SequenceMap(lambda p, x: 0 if p > x else 1, previous_token, r.tokens).named("in_order")
+    return rasp_lib.all_flags_set(in_order, label="is_non_decreasing", count_label="violations")

@@ -21,102 +21,6 @@ _EVENS_0_29 = [v for v in sorted(_INTS_0_29) if v % 2 == 0]
 _ODDS_0_29 = [v for v in sorted(_INTS_0_29) if v % 2 == 1]
 
 # ---------------------------------------------------------------------------
-# Shared RASP building blocks (call only inside a program function)
-# ---------------------------------------------------------------------------
-
-
-def _map_tokens(fn: Callable[[Any], Any], name: str) -> Any:
-    """A single element-wise Map over the input tokens."""
-    r = rasp_lib.rasp()
-    return r.Map(fn, r.tokens).named(name)
-
-
-def _length_over_indices() -> Any:
-    """Sequence length, counted with an all-true selector over indices (the catalogue
-    uses this form in many cases; rasp_lib.make_length selects over tokens)."""
-    r = rasp_lib.rasp()
-    return r.SelectorWidth(r.Select(r.indices, r.indices, r.Comparison.TRUE)).named("length")
-
-
-def _constant_over_indices(value: Any, name: str) -> Any:
-    r = rasp_lib.rasp()
-    return r.Map(lambda _: value, r.indices).named(name)
-
-
-def _token_at(index: Any, name: str) -> Any:
-    """Gather: the token at position ``index`` (a per-query SOp)."""
-    r = rasp_lib.rasp()
-    return r.Aggregate(r.Select(r.indices, index, r.Comparison.EQ), r.tokens).named(name)
-
-
-def _token_moved_to(destination: Any, name: str) -> Any:
-    """Scatter: the token whose ``destination`` is this position."""
-    r = rasp_lib.rasp()
-    return r.Aggregate(r.Select(destination, r.indices, r.Comparison.EQ), r.tokens).named(name)
-
-
-def _previous_token_or_first() -> Any:
-    """The previous token; the first position reads itself (no None anywhere)."""
-    r = rasp_lib.rasp()
-    select = r.Select(r.indices, r.indices, lambda k, q: q == k + 1 or (k == 0 and q == 0))
-    return r.Aggregate(select, r.tokens).named("previous_token")
-
-
-def _next_token_or_last() -> Any:
-    """The next token; the last position reads itself. The query index is pulled back
-    by one at the last position, then the key one further on is selected."""
-    r = rasp_lib.rasp()
-    length = _length_over_indices()
-    query = r.SequenceMap(lambda i, n: i if i < n - 1 else i - 1, r.indices, length).named("next_query")
-    select = r.Select(r.indices, query, lambda k, q: k - 1 == q)
-    return r.Aggregate(select, r.tokens).named("next_token")
-
-
-def _count_zero_flags(flags: Any) -> Any:
-    """How many positions have flag 0 (the catalogue's all/any check idiom)."""
-    r = rasp_lib.rasp()
-    zero = _constant_over_indices(0, "zero")
-    return r.SelectorWidth(r.Select(flags, zero, r.Comparison.EQ)).named("zero_flag_count")
-
-
-def _flag_if_no_zero_flags(flags: Any) -> Any:
-    """1 at every position iff no position has flag 0."""
-    r = rasp_lib.rasp()
-    return r.Map(lambda count: 0 if count > 0 else 1, _count_zero_flags(flags)).named("all_flags_set")
-
-
-def _last_two_tokens() -> tuple[Any, Any]:
-    """(last token, second-to-last token), broadcast to every position."""
-    r = rasp_lib.rasp()
-    length = r.SelectorWidth(r.Select(r.tokens, r.tokens, r.Comparison.TRUE)).named("length")
-    last_index = r.Map(lambda n: n - 1, length).named("last_index")
-    second_last_index = r.Map(lambda n: n - 2, length).named("second_last_index")
-    return _token_at(last_index, "last_token"), _token_at(second_last_index, "second_last_token")
-
-
-def _first_token() -> Any:
-    return _token_at(_constant_over_indices(0, "index_zero"), "first_token")
-
-
-def _broadcast_max() -> Any:
-    """The maximum token at every position: the (unique) position whose key is >= every
-    key. A tiny index term makes equal tokens distinct keys."""
-    r = rasp_lib.rasp()
-    keys = r.SequenceMap(lambda t, i: t + i * 1e-14, r.tokens, r.indices).named("unique_keys")
-    rank = r.SelectorWidth(r.Select(keys, keys, r.Comparison.LEQ)).named("keys_leq_count")
-    is_max = r.Select(rank, rasp_lib.make_length(), r.Comparison.EQ).named("max_selector")
-    return r.Aggregate(is_max, r.tokens).named("max_token")
-
-
-def _sorted_tokens(index_weight: float) -> Any:
-    """Tokens sorted ascending; ``index_weight * index`` breaks ties by position."""
-    r = rasp_lib.rasp()
-    keys = r.SequenceMap(lambda t, i: t + index_weight * i, r.tokens, r.indices).named("sort_keys")
-    target = r.SelectorWidth(r.Select(keys, keys, r.Comparison.LT)).named("sorted_position")
-    return _token_moved_to(target, "sorted")
-
-
-# ---------------------------------------------------------------------------
 # Shared data-sampling helpers
 # ---------------------------------------------------------------------------
 
@@ -152,12 +56,8 @@ def _distinct_prime_factor_count(n: int) -> int:
     return count + (1 if n > 1 else 0)
 
 
-def _is_prime(n: int) -> bool:
-    return n > 1 and all(n % d for d in range(2, math.isqrt(n) + 1))
-
-
 def _smallest_prime_at_least(n: int) -> int:
-    while not _is_prime(n):
+    while not rasp_lib.is_prime(n):
         n += 1
     return n
 
@@ -191,66 +91,66 @@ def _flipped_position(index: int, half: float):
     trivial=True,
 )
 def replace_findme():
-    return _map_tokens(lambda w: "-" if w == "findme" else w, "replace_findme")
+    return rasp_lib.token_map(lambda w: "-" if w == "findme" else w, "replace_findme")
 
 
 @case("91", "Each token, or 0 where it is below 3.", vocab=_INTS_0_10)
 def zero_below_three():
-    return _map_tokens(lambda x: 0 if x < 3 else x, "zero_below_three")
+    return rasp_lib.token_map(lambda x: 0 if x < 3 else x, "zero_below_three")
 
 
 @case("95", "How many distinct primes divide each token (0 for 0 and 1).", vocab=_INTS_0_29)
 def distinct_prime_factors():
-    return _map_tokens(_distinct_prime_factor_count, "distinct_prime_factors")
+    return rasp_lib.token_map(_distinct_prime_factor_count, "distinct_prime_factors")
 
 
 @case("101", "1 where the token is a perfect square, else 0.", vocab=_INTS_0_29)
 def is_perfect_square():
-    return _map_tokens(lambda x: 1 if math.isqrt(x) ** 2 == x else 0, "is_perfect_square")
+    return rasp_lib.token_map(lambda x: 1 if math.isqrt(x) ** 2 == x else 0, "is_perfect_square")
 
 
 @case("102", "Each token reflected back and forth into the range [2, 7].", vocab=vocabs.int_numbers(-20, 20))
 def reflect_into_range():
-    return _map_tokens(lambda x: _reflect_into(2, 7, x), "reflect_into_2_7")
+    return rasp_lib.token_map(lambda x: _reflect_into(2, 7, x), "reflect_into_2_7")
 
 
 @case("104", "The exponential of each token.", vocab=_INTS_0_10)
 def exponential():
-    return _map_tokens(math.exp, "exp")
+    return rasp_lib.token_map(math.exp, "exp")
 
 
 @case("105", "The smallest prime not below each token.", vocab=_INTS_0_29)
 def next_prime():
-    return _map_tokens(_smallest_prime_at_least, "next_prime")
+    return rasp_lib.token_map(_smallest_prime_at_least, "next_prime")
 
 
 @case("107", "Each token wrapped modulo 5 into the range [2, 7).", vocab=vocabs.int_numbers(-15, 15))
 def wrap_into_range():
-    return _map_tokens(lambda x: (x - 2) % 5 + 2, "wrap_into_2_7")
+    return rasp_lib.token_map(lambda x: (x - 2) % 5 + 2, "wrap_into_2_7")
 
 
 @case("114", "The base-10 logarithm of each token.", vocab=vocabs.int_numbers(1, 11))
 def log10():
     # math.log(x, 10) rather than math.log10: the two differ in the last bit for
     # several tokens, and InterpBench's class values come from math.log(x, 10).
-    return _map_tokens(lambda x: math.log(x, 10), "log10")
+    return rasp_lib.token_map(lambda x: math.log(x, 10), "log10")
 
 
 # float_numbers(-1, 1, 20) reproduces the catalogue's F20b set exactly, float
 # artefacts included (-1 + k * 0.1 for k = 0..19).
 @case("121", "The arcsine of each token.", vocab=vocabs.float_numbers(-1, 1, 20))
 def arcsine():
-    return _map_tokens(math.asin, "arcsin")
+    return rasp_lib.token_map(math.asin, "arcsin")
 
 
 @case("122", "1 where the token is divisible by 3, else 0.", vocab=_INTS_0_29)
 def divisible_by_three():
-    return _map_tokens(lambda x: 1 if x % 3 == 0 else 0, "divisible_by_3")
+    return rasp_lib.token_map(lambda x: 1 if x % 3 == 0 else 0, "divisible_by_3")
 
 
 @case("123", "The arccosine of each token.", vocab=vocabs.float_numbers(-1, 1, 20))
 def arccosine():
-    return _map_tokens(math.acos, "arccos")
+    return rasp_lib.token_map(math.acos, "arccos")
 
 
 @case("106", "The token at index 1, and 0 at every other position.", vocab=_INTS_0_10, trivial=True)
@@ -282,14 +182,14 @@ def clip_into_range():
 )
 def zero_if_below_previous():
     r = rasp_lib.rasp()
-    previous = _previous_token_or_first()
+    previous = rasp_lib.previous_token_or_first()
     return r.SequenceMap(lambda t, p: 0 if t < p else t, r.tokens, previous).named("zero_if_below_previous")
 
 
 def _combine_with_next(combine: Callable[[int, int], int], name: str) -> Any:
     """combine(token, next token); the last token is combined with itself."""
     r = rasp_lib.rasp()
-    return r.SequenceMap(combine, r.tokens, _next_token_or_last()).named(name)
+    return r.SequenceMap(combine, r.tokens, rasp_lib.next_token_or_last()).named(name)
 
 
 @case("99", "Each token plus the next one (the last token is doubled).", vocab=_INTS_0_10, causal=False)
@@ -353,8 +253,8 @@ def _partner_from_index_zero(i: int, n: int) -> int:
 
 def _swap_pairs(partner: Callable[[int, int], int]) -> Any:
     r = rasp_lib.rasp()
-    source = r.SequenceMap(partner, r.indices, _length_over_indices()).named("partner_index")
-    return _token_at(source, "swapped")
+    source = r.SequenceMap(partner, r.indices, rasp_lib.make_length_from_indices()).named("partner_index")
+    return rasp_lib.gather(r.tokens, source, "swapped")
 
 
 @case(
@@ -387,7 +287,7 @@ def swap_pairs_from_zero():
 def swap_first_two():
     r = rasp_lib.rasp()
     destination = r.Map(lambda i: {0: 1, 1: 0}.get(i, i), r.indices).named("destination")
-    return _token_moved_to(destination, "swapped")
+    return rasp_lib.scatter(r.tokens, destination, "swapped")
 
 
 @case(
@@ -411,16 +311,16 @@ def interleave_zeros():
 )
 def reverse_if_sorted():
     r = rasp_lib.rasp()
-    previous = _previous_token_or_first()
+    previous = rasp_lib.previous_token_or_first()
     in_order = r.SequenceMap(lambda p, t: 1 if p <= t else 0, previous, r.tokens).named("in_order")
     # +1 keeps positions (some pair is out of order), -1 mirrors them around the centre.
-    violations = _count_zero_flags(in_order)
+    violations = rasp_lib.count_zero_flags(in_order)
     direction = r.Map(lambda count: 1 if count > 0 else -1, violations).named("direction")
-    centre = r.Map(lambda n: n / 2 - 0.5, _length_over_indices()).named("centre")
+    centre = r.Map(lambda n: n / 2 - 0.5, rasp_lib.make_length_from_indices()).named("centre")
     offset = r.SequenceMap(lambda i, c: i - c, r.indices, centre).named("offset_from_centre")
     signed = r.SequenceMap(lambda d, o: d * o, direction, offset).named("signed_offset")
     destination = r.SequenceMap(lambda c, s: c + s, centre, signed).named("destination")
-    return _token_moved_to(destination, "reverse_if_sorted")
+    return rasp_lib.scatter(r.tokens, destination, "reverse_if_sorted")
 
 
 @case(
@@ -431,9 +331,9 @@ def reverse_if_sorted():
 )
 def flip_halves():
     r = rasp_lib.rasp()
-    half = r.Map(lambda n: n / 2, _length_over_indices()).named("half_length")
+    half = r.Map(lambda n: n / 2, rasp_lib.make_length_from_indices()).named("half_length")
     destination = r.SequenceMap(_flipped_position, r.indices, half).named("destination")
-    return _token_moved_to(destination, "flipped_halves")
+    return rasp_lib.scatter(r.tokens, destination, "flipped_halves")
 
 
 @case("128", "The first and last tokens exchanged.", vocab=_INTS_0_10, causal=False)
@@ -445,8 +345,8 @@ def swap_first_and_last():
             return n - 1
         return 0 if i == n - 1 else i
 
-    destination = r.SequenceMap(destination_of, r.indices, _length_over_indices()).named("destination")
-    return _token_moved_to(destination, "swapped")
+    destination = r.SequenceMap(destination_of, r.indices, rasp_lib.make_length_from_indices()).named("destination")
+    return rasp_lib.scatter(r.tokens, destination, "swapped")
 
 
 # ---------------------------------------------------------------------------
@@ -471,9 +371,9 @@ def _sample_non_increasing(rng: random.Random, n: int, length: int) -> list[list
 )
 def is_non_increasing():
     r = rasp_lib.rasp()
-    previous = _previous_token_or_first()
+    previous = rasp_lib.previous_token_or_first()
     in_order = r.SequenceMap(lambda p, t: 1 if p >= t else 0, previous, r.tokens).named("in_order")
-    return _flag_if_no_zero_flags(in_order)
+    return rasp_lib.all_flags_set(in_order)
 
 
 def _distinct_with_one_repeat(length: int):
@@ -503,8 +403,8 @@ def _sample_has_duplicate(rng: random.Random, n: int, length: int) -> list[list[
 )
 def has_duplicate():
     r = rasp_lib.rasp()
-    copies = r.SelectorWidth(r.Select(r.tokens, r.tokens, r.Comparison.EQ)).named("copies")
-    two = _constant_over_indices(2, "two")
+    copies = rasp_lib.make_hist("copies")
+    two = rasp_lib.constant(2, "two")
     repeated = r.SelectorWidth(r.Select(copies, two, r.Comparison.GEQ)).named("repeated_count")
     return r.Map(lambda count: 1 if count > 0 else 0, repeated).named("has_duplicate")
 
@@ -534,7 +434,7 @@ def _sample_last_two_equal(rng: random.Random, n: int, length: int) -> list[list
 )
 def last_two_equal():
     r = rasp_lib.rasp()
-    last, second_last = _last_two_tokens()
+    last, second_last = rasp_lib.last_two_tokens()
     return r.SequenceMap(lambda a, b: 1 if a == b else 0, last, second_last).named("last_two_equal")
 
 
@@ -567,9 +467,9 @@ def _sample_all_equal(rng: random.Random, n: int, length: int) -> list[list[int]
 )
 def all_equal():
     r = rasp_lib.rasp()
-    differing = r.SelectorWidth(r.Select(r.tokens, r.tokens, r.Comparison.NEQ)).named("differing_count")
+    differing = rasp_lib.count_where(r.Comparison.NEQ, "differing_count")
     # Positions that differ from nobody; there are some (all of them) iff all are equal.
-    return r.Map(lambda count: 1 if count > 0 else 0, _count_zero_flags(differing)).named("all_equal")
+    return r.Map(lambda count: 1 if count > 0 else 0, rasp_lib.count_zero_flags(differing)).named("all_equal")
 
 
 def _even_odd_alternating(length: int):
@@ -597,7 +497,7 @@ def alternating_parity():
     previous_even = r.Map(lambda x: 1 if x % 2 == 0 else 0, previous).named("neighbour_even")
     token_odd = r.Map(lambda x: 1 if x % 2 == 1 else 0, r.tokens).named("token_odd")
     differ = r.SequenceMap(lambda a, b: 1 if a == b else 0, previous_even, token_odd).named("parities_differ")
-    return _flag_if_no_zero_flags(differ)
+    return rasp_lib.all_flags_set(differ)
 
 
 def _distinct_evens_and_one_odd(length: int):
@@ -623,7 +523,7 @@ def _sample_all_even(rng: random.Random, n: int, length: int) -> list[list[int]]
 def all_even():
     r = rasp_lib.rasp()
     even = r.Map(lambda x: 1 if x % 2 == 0 else 0, r.tokens).named("is_even")
-    return _flag_if_no_zero_flags(even)
+    return rasp_lib.all_flags_set(even)
 
 
 # ---------------------------------------------------------------------------
@@ -639,7 +539,7 @@ def all_even():
 )
 def zero_repeated_values():
     r = rasp_lib.rasp()
-    copies = r.SelectorWidth(r.Select(r.tokens, r.tokens, r.Comparison.EQ)).named("copies")
+    copies = rasp_lib.make_hist("copies")
     position = r.Map(lambda i: i + 1, r.indices).named("one_based_index")
     # Despite the "keep first occurrences" intent, copies counts the whole sequence,
     # so every occurrence of a repeated value is zeroed.
@@ -656,20 +556,20 @@ def zero_repeated_values():
 )
 def scale_by_max():
     r = rasp_lib.rasp()
-    maximum = _broadcast_max()
+    maximum = rasp_lib.broadcast_max()
     return r.SequenceMap(lambda t, m: t / m if m > 0 else 0, r.tokens, maximum).named("scaled_by_max")
 
 
 @case("98", "The sequence maximum at every position.", vocab=_INTS_0_10, causal=False)
 def broadcast_max():
-    return _broadcast_max()
+    return rasp_lib.broadcast_max()
 
 
 @case("111", "The last token at position 0, and 0 everywhere else.", vocab=_INTS_0_10, causal=False)
 def last_token_at_start():
     r = rasp_lib.rasp()
-    length = r.SelectorWidth(r.Select(r.tokens, r.tokens, r.Comparison.TRUE)).named("length")
-    last = _token_at(r.Map(lambda n: n - 1, length).named("last_index"), "last_token")
+    last_index = r.Map(lambda n: n - 1, rasp_lib.make_length()).named("last_index")
+    last = rasp_lib.gather(r.tokens, last_index, "last_token")
     return r.SequenceMap(lambda t, i: t if i == 0 else 0, last, r.indices).named("last_at_start")
 
 
@@ -682,15 +582,17 @@ def last_token_at_start():
 )
 def multiple_of_first():
     r = rasp_lib.rasp()
-    return r.SequenceMap(lambda t, f: (1 if t % f == 0 else 0) if f != 0 else 0, r.tokens, _first_token()).named(
-        "multiple_of_first"
-    )
+    return r.SequenceMap(
+        lambda t, f: (1 if t % f == 0 else 0) if f != 0 else 0,
+        r.tokens,
+        rasp_lib.broadcast_token_at(0, index_label="index_zero", label="first_token"),
+    ).named("multiple_of_first")
 
 
 @case("117", "The sum of the last two tokens at every position.", vocab=_INTS_0_10, causal=False)
 def sum_of_last_two():
     r = rasp_lib.rasp()
-    last, second_last = _last_two_tokens()
+    last, second_last = rasp_lib.last_two_tokens()
     return r.SequenceMap(lambda a, b: a + b, last, second_last).named("sum_of_last_two")
 
 
@@ -699,8 +601,7 @@ def _polynomial_term(x: Any, coefficient_index: int, power: int) -> Any:
     tokens, as in the catalogue's program."""
     r = rasp_lib.rasp()
     index = r.Map(lambda _: coefficient_index, r.tokens).named(f"index_{coefficient_index}")
-    select = r.Select(r.indices, index, r.Comparison.EQ)
-    coefficient = r.Aggregate(select, r.tokens).named(f"coefficient_{coefficient_index}")
+    coefficient = rasp_lib.gather(r.tokens, index, f"coefficient_{coefficient_index}")
     return r.SequenceMap(lambda base, c: c * base**power, x, coefficient).named(f"term_{coefficient_index}")
 
 
@@ -716,7 +617,7 @@ def quadratic_polynomial():
     # tokens - tokens is zero everywhere; it serves as the index-0 query and as the
     # accumulator's starting value.
     zero = r.SequenceMap(lambda a, b: a - b, r.tokens, r.tokens).named("zero")
-    x = r.Aggregate(r.Select(r.indices, zero, r.Comparison.EQ), r.tokens).named("x")
+    x = rasp_lib.gather(r.tokens, zero, "x")
     total = zero
     for i in (1, 2, 3):
         term = _polynomial_term(x, coefficient_index=i, power=3 - i)
@@ -732,13 +633,19 @@ def quadratic_polynomial():
 )
 def broadcast_median():
     r = rasp_lib.rasp()
-    ordered = _sorted_tokens(1e-4)
-    length = rasp_lib.make_length()
-    lower_mid = r.Map(lambda n: (n - 1) // 2, length).named("lower_middle_index")
-    upper_mid = r.Map(lambda n: n // 2, length).named("upper_middle_index")
-    lower = r.Aggregate(r.Select(r.indices, lower_mid, r.Comparison.EQ), ordered).named("lower_middle")
-    upper = r.Aggregate(r.Select(r.indices, upper_mid, r.Comparison.EQ), ordered).named("upper_middle")
-    return r.SequenceMap(lambda a, b: (a + b) / 2, lower, upper).named("median")
+    ordered = rasp_lib.make_sort(
+        r.tokens,
+        r.tokens,
+        tie_break=lambda i: 1e-4 * i,
+        keys_label="sort_keys",
+        target_label="sorted_position",
+        label="sorted",
+    )
+    return rasp_lib.make_median(
+        ordered,
+        index_labels=("lower_middle_index", "upper_middle_index"),
+        middle_labels=("lower_middle", "upper_middle"),
+    )
 
 
 @case(
@@ -749,9 +656,9 @@ def broadcast_median():
 )
 def divide_by_ratio_of_first_two():
     r = rasp_lib.rasp()
-    first = _first_token()
-    length = _length_over_indices()
+    first = rasp_lib.broadcast_token_at(0, index_label="index_zero", label="first_token")
+    length = rasp_lib.make_length_from_indices()
     second_index = r.Map(lambda n: 1 if n > 1 else 0, length).named("second_index")
-    second = _token_at(second_index, "second_token")
+    second = rasp_lib.gather(r.tokens, second_index, "second_token")
     divisor = r.SequenceMap(lambda f, s: s / f if f != 0 and s != 0 else 1, first, second).named("divisor")
     return r.SequenceMap(lambda t, d: t / d, r.tokens, divisor).named("divided")
