@@ -11,16 +11,10 @@ import math
 
 from interpbench.cases import rasp_lib, vocabs
 from interpbench.cases.catalogue import case
-from interpbench.cases.vocabs import float_numbers, int_numbers
 
 # InterpBench's default integer vocabulary is 0..10 (its helper's default upper bound is 11).
-INTS_0_10 = int_numbers(0, 11)
-
-
-_INTS_0_10 = vocabs.int_numbers(0, 11)
-
-
-_INTS_0_29 = vocabs.int_numbers(0, 30)
+INTS_0_10 = vocabs.int_numbers(0, 11)
+INTS_0_29 = vocabs.int_numbers(0, 30)
 
 
 def _fibonacci(n):
@@ -74,7 +68,7 @@ def identity():
     return r.Map(lambda x: x, r.tokens).named("identity")
 
 
-@case("40", "Sum of the tens digit and the ones digit of the token.", vocab=int_numbers(0, 29))
+@case("40", "Sum of the tens digit and the ones digit of the token.", vocab=vocabs.int_numbers(0, 29))
 def digit_sum():
     r = rasp_lib.rasp()
     tens = r.Map(lambda x: x // 10, r.tokens).named("tens_digit")
@@ -82,12 +76,12 @@ def digit_sum():
     return r.SequenceMap(lambda t, o: t + o, tens, ones).named("digit_sum")
 
 
-@case("41", "Absolute value of the token.", vocab=int_numbers(-10, 10))
+@case("41", "Absolute value of the token.", vocab=vocabs.int_numbers(-10, 10))
 def absolute_value():
     return rasp_lib.token_map(abs, "absolute_value")
 
 
-@case("43", "The Fibonacci number indexed by the token (F(0)=0, F(1)=1).", vocab=int_numbers(0, 20))
+@case("43", "The Fibonacci number indexed by the token (F(0)=0, F(1)=1).", vocab=vocabs.int_numbers(0, 20))
 def fibonacci_of_token():
     # The published program also builds an identity Map on indices that the output never uses.
     return rasp_lib.token_map(_fibonacci, "fibonacci")
@@ -111,7 +105,7 @@ def cosh_of_token():
 @case(
     "51",
     "1 when the token is a Fibonacci number, otherwise 0.",
-    vocab=int_numbers(0, 100),
+    vocab=vocabs.int_numbers(0, 100),
 )
 def is_fibonacci():
     fibonacci_numbers = {_fibonacci(n) for n in range(16)}  # 0 .. 610, beyond the vocab
@@ -153,7 +147,7 @@ def cube_root():
     return rasp_lib.token_map(_real_cube_root, "cube_root")
 
 
-@case("66", "The float token rounded half-up to an integer.", vocab=float_numbers(0, 5, 20))
+@case("66", "The float token rounded half-up to an integer.", vocab=vocabs.float_numbers(0, 5, 20))
 def round_half_up():
     r = rasp_lib.rasp()
     shifted = r.Map(lambda x: x + 0.5, r.tokens).named("add_half")
@@ -176,7 +170,7 @@ def cosine():
     return rasp_lib.token_map(math.cos, "cosine")
 
 
-@case("72", "The token negated.", vocab=int_numbers(-10, 10))
+@case("72", "The token negated.", vocab=vocabs.int_numbers(-10, 10))
 def negate():
     return rasp_lib.token_map(lambda x: -x, "negate")
 
@@ -234,17 +228,17 @@ def binarize_at_3():
     return r.Map(lambda b: 1 if b else 0, at_least_3).named("binarize_at_3")
 
 
-@case("91", "Each token, or 0 where it is below 3.", vocab=_INTS_0_10)
+@case("91", "Each token, or 0 where it is below 3.", vocab=INTS_0_10)
 def zero_below_three():
     return rasp_lib.token_map(lambda x: 0 if x < 3 else x, "zero_below_three")
 
 
-@case("95", "How many distinct primes divide each token (0 for 0 and 1).", vocab=_INTS_0_29)
+@case("95", "How many distinct primes divide each token (0 for 0 and 1).", vocab=INTS_0_29)
 def distinct_prime_factors():
     return rasp_lib.token_map(_distinct_prime_factor_count, "distinct_prime_factors")
 
 
-@case("101", "1 where the token is a perfect square, else 0.", vocab=_INTS_0_29)
+@case("101", "1 where the token is a perfect square, else 0.", vocab=INTS_0_29)
 def is_perfect_square():
     return rasp_lib.token_map(lambda x: 1 if math.isqrt(x) ** 2 == x else 0, "is_perfect_square")
 
@@ -254,12 +248,12 @@ def reflect_into_range():
     return rasp_lib.token_map(lambda x: _reflect_into(2, 7, x), "reflect_into_2_7")
 
 
-@case("104", "The exponential of each token.", vocab=_INTS_0_10)
+@case("104", "The exponential of each token.", vocab=INTS_0_10)
 def exponential():
     return rasp_lib.token_map(math.exp, "exp")
 
 
-@case("105", "The smallest prime not below each token.", vocab=_INTS_0_29)
+@case("105", "The smallest prime not below each token.", vocab=INTS_0_29)
 def next_prime():
     return rasp_lib.token_map(_smallest_prime_at_least, "next_prime")
 
@@ -276,14 +270,14 @@ def log10():
     return rasp_lib.token_map(lambda x: math.log(x, 10), "log10")
 
 
-# float_numbers(-1, 1, 20) reproduces the catalogue's F20b set exactly, float
+# vocabs.float_numbers(-1, 1, 20) reproduces the catalogue's F20b set exactly, float
 # artefacts included (-1 + k * 0.1 for k = 0..19).
 @case("121", "The arcsine of each token.", vocab=vocabs.float_numbers(-1, 1, 20))
 def arcsine():
     return rasp_lib.token_map(math.asin, "arcsin")
 
 
-@case("122", "1 where the token is divisible by 3, else 0.", vocab=_INTS_0_29)
+@case("122", "1 where the token is divisible by 3, else 0.", vocab=INTS_0_29)
 def divisible_by_three():
     return rasp_lib.token_map(lambda x: 1 if x % 3 == 0 else 0, "divisible_by_3")
 

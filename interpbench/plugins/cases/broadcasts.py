@@ -11,13 +11,9 @@ from typing import Any
 
 from interpbench.cases import rasp_lib, vocabs
 from interpbench.cases.catalogue import case
-from interpbench.cases.vocabs import ascii_letters, int_numbers
 
 # InterpBench's default integer vocabulary is 0..10 (its helper's default upper bound is 11).
-INTS_0_10 = int_numbers(0, 11)
-
-
-_INTS_0_10 = vocabs.int_numbers(0, 11)
+INTS_0_10 = vocabs.int_numbers(0, 11)
 
 
 def _polynomial_term(x: Any, coefficient_index: int, power: int) -> Any:
@@ -29,7 +25,7 @@ def _polynomial_term(x: Any, coefficient_index: int, power: int) -> Any:
     return r.SequenceMap(lambda base, c: c * base**power, x, coefficient).named(f"term_{coefficient_index}")
 
 
-@case("42", "The first token, copied to every position.", vocab=ascii_letters(10))
+@case("42", "The first token, copied to every position.", vocab=vocabs.ascii_letters(10))
 def broadcast_first_token():
     return rasp_lib.broadcast_token_at(0)
 
@@ -37,7 +33,7 @@ def broadcast_first_token():
 @case(
     "57",
     "The second token, copied to every position.",
-    vocab=ascii_letters(10),
+    vocab=vocabs.ascii_letters(10),
     causal=False,
 )
 def broadcast_second_token():
@@ -63,7 +59,7 @@ def mean_of_first_and_last():
     return r.SequenceMap(lambda a, b: (a + b) / 2.0, first, last).named("mean_of_first_and_last")
 
 
-@case("111", "The last token at position 0, and 0 everywhere else.", vocab=_INTS_0_10, causal=False)
+@case("111", "The last token at position 0, and 0 everywhere else.", vocab=INTS_0_10, causal=False)
 def last_token_at_start():
     r = rasp_lib.rasp()
     last_index = r.Map(lambda n: n - 1, rasp_lib.make_length()).named("last_index")
@@ -74,7 +70,7 @@ def last_token_at_start():
 @case(
     "116",
     "1 where the token is a multiple of the first token, else 0 (all 0 if the first is 0).",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
     max_seq_len=11,
     causal=False,
 )
@@ -87,7 +83,7 @@ def multiple_of_first():
     ).named("multiple_of_first")
 
 
-@case("117", "The sum of the last two tokens at every position.", vocab=_INTS_0_10, causal=False)
+@case("117", "The sum of the last two tokens at every position.", vocab=INTS_0_10, causal=False)
 def sum_of_last_two():
     r = rasp_lib.rasp()
     last, second_last = rasp_lib.last_two_tokens()
@@ -117,7 +113,7 @@ def quadratic_polynomial():
 @case(
     "127",
     "Each token divided by (second token / first token), using 1 when either is 0.",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
     causal=False,
 )
 def divide_by_ratio_of_first_two():

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from interpbench.cases import rasp_lib, vocabs
 from interpbench.cases.catalogue import case
-from interpbench.cases.vocabs import ascii_letters, int_numbers
 
 # InterpBench's default integer vocabulary is 0..10 (its helper's default upper bound is 11).
-INTS_0_10 = int_numbers(0, 11)
+INTS_0_10 = vocabs.int_numbers(0, 11)
 
 
 def _prefix_fraction_of_x(tokens: list) -> list[float]:
@@ -130,7 +129,7 @@ def count_greater():
 @case(
     "47",
     "How often the token occurs in the whole sequence (same program as case 78).",
-    vocab=ascii_letters(10),
+    vocab=vocabs.ascii_letters(10),
     causal=False,
 )
 def histogram_47():
@@ -163,7 +162,7 @@ def count_smaller():
 @case(
     "78",
     "How often the token occurs in the whole sequence (same program as case 47).",
-    vocab=ascii_letters(10),
+    vocab=vocabs.ascii_letters(10),
     causal=False,
 )
 def histogram_78():

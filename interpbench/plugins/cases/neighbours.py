@@ -14,7 +14,8 @@ from typing import Any, Callable
 from interpbench.cases import rasp_lib, vocabs
 from interpbench.cases.catalogue import case
 
-_INTS_0_10 = vocabs.int_numbers(0, 11)
+# InterpBench's default integer vocabulary is 0..10 (its helper's default upper bound is 11).
+INTS_0_10 = vocabs.int_numbers(0, 11)
 
 
 def _detect_pattern(sop, pattern):
@@ -160,7 +161,7 @@ def differs_from_neighbours():
 @case(
     "92",
     "Each token, or 0 where it is smaller than the previous token.",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
 )
 def zero_if_below_previous():
     r = rasp_lib.rasp()
@@ -168,17 +169,17 @@ def zero_if_below_previous():
     return r.SequenceMap(lambda t, p: 0 if t < p else t, r.tokens, previous).named("zero_if_below_previous")
 
 
-@case("99", "Each token plus the next one (the last token is doubled).", vocab=_INTS_0_10, causal=False)
+@case("99", "Each token plus the next one (the last token is doubled).", vocab=INTS_0_10, causal=False)
 def sum_with_next():
     return _combine_with_next(lambda t, nxt: t + nxt, "sum_with_next")
 
 
-@case("112", "The next token minus each token (0 at the last position).", vocab=_INTS_0_10, causal=False)
+@case("112", "The next token minus each token (0 at the last position).", vocab=INTS_0_10, causal=False)
 def difference_to_next():
     return _combine_with_next(lambda t, nxt: nxt - t, "difference_to_next")
 
 
-@case("115", "Each token times the next one (the last token is squared).", vocab=_INTS_0_10, causal=False)
+@case("115", "Each token times the next one (the last token is squared).", vocab=INTS_0_10, causal=False)
 def product_with_next():
     return _combine_with_next(lambda t, nxt: t * nxt, "product_with_next")
 
@@ -186,7 +187,7 @@ def product_with_next():
 @case(
     "118",
     "Each token plus the previous one (undefined at the first position).",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
     causal=False,
 )
 def sum_with_previous():
@@ -200,7 +201,7 @@ def sum_with_previous():
 @case(
     "131",
     "The larger of each token and the previous one (undefined at the first position).",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
 )
 def max_with_previous():
     r = rasp_lib.rasp()

@@ -11,16 +11,10 @@ from typing import Any, Callable
 
 from interpbench.cases import rasp_lib, vocabs
 from interpbench.cases.catalogue import case
-from interpbench.cases.vocabs import int_numbers
 
 # InterpBench's default integer vocabulary is 0..10 (its helper's default upper bound is 11).
-INTS_0_10 = int_numbers(0, 11)
-
-
-_INTS_0_10 = vocabs.int_numbers(0, 11)
-
-
-_INTS_0_29 = vocabs.int_numbers(0, 30)
+INTS_0_10 = vocabs.int_numbers(0, 11)
+INTS_0_29 = vocabs.int_numbers(0, 30)
 
 
 def _interleave_source(i, n):
@@ -97,7 +91,7 @@ def reverse_odd_positions():
 @case(
     "93",
     "Swap neighbouring pairs starting at index 1; index 0 and an unpaired last token stay.",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
     causal=False,
 )
 def swap_pairs_from_one():
@@ -107,7 +101,7 @@ def swap_pairs_from_one():
 @case(
     "100",
     "The first two tokens exchanged, the rest unchanged.",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
     max_seq_len=11,
     causal=False,
 )
@@ -120,7 +114,7 @@ def swap_first_two():
 @case(
     "103",
     "Swap neighbouring pairs starting at index 0; an unpaired last token stays.",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
     causal=False,
 )
 def swap_pairs_from_zero():
@@ -130,7 +124,7 @@ def swap_pairs_from_zero():
 @case(
     "110",
     "Token i/2 at even positions i and 0 at odd ones (zeros interleaved, second half dropped).",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
     causal=False,
 )
 def interleave_zeros():
@@ -143,7 +137,7 @@ def interleave_zeros():
 @case(
     "113",
     "The sequence reversed if it is non-decreasing, otherwise unchanged.",
-    vocab=_INTS_0_29,
+    vocab=INTS_0_29,
     causal=False,
 )
 def reverse_if_sorted():
@@ -163,7 +157,7 @@ def reverse_if_sorted():
 @case(
     "120",
     "The two halves of the sequence exchanged (an odd middle token stays).",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
     causal=False,
 )
 def flip_halves():
@@ -173,7 +167,7 @@ def flip_halves():
     return rasp_lib.scatter(r.tokens, destination, "flipped_halves")
 
 
-@case("128", "The first and last tokens exchanged.", vocab=_INTS_0_10, causal=False)
+@case("128", "The first and last tokens exchanged.", vocab=INTS_0_10, causal=False)
 def swap_first_and_last():
     r = rasp_lib.rasp()
 

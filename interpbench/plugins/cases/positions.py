@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from interpbench.cases import rasp_lib, vocabs
 from interpbench.cases.catalogue import case
-from interpbench.cases.vocabs import int_numbers
 
 # InterpBench's default integer vocabulary is 0..10 (its helper's default upper bound is 11).
-INTS_0_10 = int_numbers(0, 11)
-
-
-_INTS_0_10 = vocabs.int_numbers(0, 11)
+INTS_0_10 = vocabs.int_numbers(0, 11)
 
 
 @case("15", "Twice the token minus its index.", vocab=vocabs.int_digits(5), max_seq_len=5)
@@ -111,7 +107,7 @@ def halve_second_half():
     return r.SequenceMap(lambda x, flag: x / 2 if flag else x, r.tokens, in_second_half).named("halve_second_half")
 
 
-@case("106", "The token at index 1, and 0 at every other position.", vocab=_INTS_0_10, trivial=True)
+@case("106", "The token at index 1, and 0 at every other position.", vocab=INTS_0_10, trivial=True)
 def keep_index_one():
     r = rasp_lib.rasp()
     return r.SequenceMap(lambda t, i: t if i == 1 else 0, r.tokens, r.indices).named("keep_index_1")

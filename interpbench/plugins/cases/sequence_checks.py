@@ -12,22 +12,12 @@ from typing import Any
 
 from interpbench.cases import rasp_lib, vocabs
 from interpbench.cases.catalogue import case
-from interpbench.cases.vocabs import int_numbers
 
 # InterpBench's default integer vocabulary is 0..10 (its helper's default upper bound is 11).
-INTS_0_10 = int_numbers(0, 11)
-
-
-_INTS_0_10 = vocabs.int_numbers(0, 11)
-
-
-_INTS_0_29 = vocabs.int_numbers(0, 30)
-
-
-_EVENS_0_29 = [v for v in sorted(_INTS_0_29) if v % 2 == 0]
-
-
-_ODDS_0_29 = [v for v in sorted(_INTS_0_29) if v % 2 == 1]
+INTS_0_10 = vocabs.int_numbers(0, 11)
+INTS_0_29 = vocabs.int_numbers(0, 30)
+_EVENS_0_29 = [v for v in sorted(INTS_0_29) if v % 2 == 0]
+_ODDS_0_29 = [v for v in sorted(INTS_0_29) if v % 2 == 1]
 
 
 def _make_shuffle_dyck(pairs: list[str]):
@@ -127,16 +117,16 @@ def _uniform(vocab, length: int):
 
 
 def _strictly_decreasing(length: int):
-    return lambda rng: sorted(rng.sample(sorted(_INTS_0_10), length), reverse=True)
+    return lambda rng: sorted(rng.sample(sorted(INTS_0_10), length), reverse=True)
 
 
 def _sample_non_increasing(rng: random.Random, n: int, length: int) -> list[list[int]]:
-    return _balanced(rng, n, _strictly_decreasing(length), _uniform(_INTS_0_10, length))
+    return _balanced(rng, n, _strictly_decreasing(length), _uniform(INTS_0_10, length))
 
 
 def _distinct_with_one_repeat(length: int):
     def make(rng: random.Random) -> list[int]:
-        distinct = rng.sample(sorted(_INTS_0_10), length - 1)
+        distinct = rng.sample(sorted(INTS_0_10), length - 1)
         seq = distinct + [rng.choice(distinct)]
         rng.shuffle(seq)
         return seq
@@ -149,11 +139,11 @@ def _all_distinct(vocab, length: int):
 
 
 def _sample_has_duplicate(rng: random.Random, n: int, length: int) -> list[list[int]]:
-    return _balanced(rng, n, _distinct_with_one_repeat(length), _all_distinct(_INTS_0_10, length))
+    return _balanced(rng, n, _distinct_with_one_repeat(length), _all_distinct(INTS_0_10, length))
 
 
 def _ending_in_pair(length: int, equal: bool):
-    ordered = sorted(_INTS_0_10)
+    ordered = sorted(INTS_0_10)
 
     def make(rng: random.Random) -> list[int]:
         prefix = [rng.choice(ordered) for _ in range(length - 2)]
@@ -169,13 +159,13 @@ def _sample_last_two_equal(rng: random.Random, n: int, length: int) -> list[list
 
 
 def _constant_sequence(length: int):
-    ordered = sorted(_INTS_0_10)
+    ordered = sorted(INTS_0_10)
     return lambda rng: [rng.choice(ordered)] * length
 
 
 def _distinct_cycled(length: int):
     """Distinct values, repeated cyclically if the sequence is longer than the vocab."""
-    ordered = sorted(_INTS_0_10)
+    ordered = sorted(INTS_0_10)
 
     def make(rng: random.Random) -> list[int]:
         distinct = rng.sample(ordered, min(length, len(ordered)))
@@ -189,13 +179,13 @@ def _sample_all_equal(rng: random.Random, n: int, length: int) -> list[list[int]
 
 
 def _even_odd_alternating(length: int):
-    evens = [v for v in sorted(_INTS_0_10) if v % 2 == 0]
-    odds = [v for v in sorted(_INTS_0_10) if v % 2 == 1]
+    evens = [v for v in sorted(INTS_0_10) if v % 2 == 0]
+    odds = [v for v in sorted(INTS_0_10) if v % 2 == 1]
     return lambda rng: [rng.choice(evens if i % 2 == 0 else odds) for i in range(length)]
 
 
 def _sample_alternating(rng: random.Random, n: int, length: int) -> list[list[int]]:
-    return _balanced(rng, n, _even_odd_alternating(length), _uniform(_INTS_0_10, length))
+    return _balanced(rng, n, _even_odd_alternating(length), _uniform(INTS_0_10, length))
 
 
 def _distinct_evens_and_one_odd(length: int):
@@ -253,7 +243,7 @@ def is_non_decreasing():
 @case(
     "94",
     "1 everywhere iff no token is larger than the one before it, else 0 everywhere.",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
     causal=False,
     sampler=_sample_non_increasing,
 )
@@ -267,7 +257,7 @@ def is_non_increasing():
 @case(
     "108",
     "1 everywhere iff some value occurs at least twice, else 0 everywhere.",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
     causal=False,
     sampler=_sample_has_duplicate,
 )
@@ -282,7 +272,7 @@ def has_duplicate():
 @case(
     "109",
     "1 everywhere iff the last two tokens are equal, else 0 everywhere.",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
     causal=False,
     sampler=_sample_last_two_equal,
 )
@@ -295,7 +285,7 @@ def last_two_equal():
 @case(
     "124",
     "1 everywhere iff all tokens are equal, else 0 everywhere.",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
     causal=False,
     sampler=_sample_all_equal,
 )
@@ -309,7 +299,7 @@ def all_equal():
 @case(
     "125",
     "1 everywhere iff neighbouring tokens always differ in parity, else 0 everywhere.",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
     causal=False,
     sampler=_sample_alternating,
 )
@@ -327,7 +317,7 @@ def alternating_parity():
 @case(
     "129",
     "1 everywhere iff every token is even, else 0 everywhere.",
-    vocab=_INTS_0_29,
+    vocab=INTS_0_29,
     causal=False,
     sampler=_sample_all_even,
 )

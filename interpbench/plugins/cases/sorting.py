@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from interpbench.cases import rasp_lib, vocabs
 from interpbench.cases.catalogue import case
-from interpbench.cases.vocabs import int_numbers
 
 # InterpBench's default integer vocabulary is 0..10 (its helper's default upper bound is 11).
-INTS_0_10 = int_numbers(0, 11)
-
-
-_INTS_0_10 = vocabs.int_numbers(0, 11)
+INTS_0_10 = vocabs.int_numbers(0, 11)
 
 
 @case("9", "The sequence sorted ascending, equal values kept in order.", vocab=vocabs.int_digits(10), causal=False)
@@ -71,7 +67,7 @@ def median():
 @case(
     "97",
     "Each token divided by the sequence maximum (0 if the maximum is 0).",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
     causal=False,
 )
 def scale_by_max():
@@ -80,7 +76,7 @@ def scale_by_max():
     return r.SequenceMap(lambda t, m: t / m if m > 0 else 0, r.tokens, maximum).named("scaled_by_max")
 
 
-@case("98", "The sequence maximum at every position.", vocab=_INTS_0_10, causal=False)
+@case("98", "The sequence maximum at every position.", vocab=INTS_0_10, causal=False)
 def broadcast_max():
     return rasp_lib.broadcast_max()
 
@@ -88,7 +84,7 @@ def broadcast_max():
 @case(
     "126",
     "The median of the sequence (mean of the two middle values) at every position.",
-    vocab=_INTS_0_10,
+    vocab=INTS_0_10,
     causal=False,
 )
 def broadcast_median():
