@@ -29,6 +29,7 @@ BUILTIN_METHODS = {
     "node-ablation",
     "edge-sp",
     "node-sp",
+    "edge-pruning",
     "random",
 }
 

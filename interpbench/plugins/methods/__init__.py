@@ -5,11 +5,20 @@ The method modules import torch only inside their functions, so registering them
 """
 
 from interpbench import hookimpl
-from interpbench.plugins.methods import acdc, baselines, eap, exact, ifr, node_ablation, subnetwork_probing
+from interpbench.plugins.methods import (
+    acdc,
+    baselines,
+    eap,
+    edge_pruning,
+    exact,
+    ifr,
+    node_ablation,
+    subnetwork_probing,
+)
 
 
 @hookimpl
 def register_methods(register):
-    for module in (acdc, eap, exact, ifr, node_ablation, subnetwork_probing, baselines):
+    for module in (acdc, eap, exact, ifr, node_ablation, subnetwork_probing, edge_pruning, baselines):
         for spec in module.METHODS:
             register(**spec)

@@ -26,12 +26,10 @@ from typing import TYPE_CHECKING
 from pydantic import Field, field_validator
 
 from interpbench import AblationConfig, Scores, SweptCircuit, edge_key
+from interpbench.plugins.methods import hard_concrete
 
 if TYPE_CHECKING:
     from interpbench import DiscoveryTask
-
-# Hard-concrete stretch and temperature (Louizos et al. 2018).
-BETA, GAMMA, ZETA = 2 / 3, -0.1, 1.1
 
 
 class SPConfig(AblationConfig):
@@ -86,14 +84,11 @@ def learn_mask(
     """Train hard-concrete logits, one step per minibatch in turn; return each item's
     log-odds of being kept. ``masked_run(task, kept, ablation)`` gives the task's logits
     with items kept by ``kept`` [C, n_items]."""
-    import math
-
     import torch
 
     generator = torch.Generator().manual_seed(task.seed)
     log_alpha = torch.full((1, n_items), 3.0, requires_grad=True)  # start near "keep all"
     optimizer = torch.optim.Adam([log_alpha], lr=config.lr)
-    penalty_shift = BETA * math.log(-GAMMA / ZETA)
     ablation = task.ablation(config.ablation)
     # One scale for every minibatch, from the whole data, so that the steps weigh alike.
     with torch.no_grad():
@@ -101,11 +96,9 @@ def learn_mask(
     scale = 1.0 / empty if empty > 0 else 1.0
     for step in range(config.epochs):
         batch = batches[step % len(batches)]
-        u = torch.rand(log_alpha.shape, generator=generator).clamp(1e-6, 1 - 1e-6)
-        s = torch.sigmoid((u.log() - (1 - u).log() + log_alpha) / BETA)
-        z = (s * (ZETA - GAMMA) + GAMMA).clamp(0.0, 1.0)
+        z = hard_concrete.sample(log_alpha, generator)
         loss = scale * batch.metric(masked_run(batch, z, ablation))[0]
-        loss = loss + config.lambda_reg * torch.sigmoid(log_alpha - penalty_shift).mean()
+        loss = loss + config.lambda_reg * hard_concrete.keep_probability(log_alpha).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
