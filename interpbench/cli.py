@@ -754,14 +754,14 @@ def eval_(case_name: str, loader: str, model_dir: str | None, as_json: bool) -> 
 def export(case_name: str, fmt: str, out: str, model_dir: str | None) -> None:
     """Write a trained model in the published InterpBench layout (ll_model_cfg.pkl,
     ll_model.pth, edges.pkl, meta.json)."""
-    from interpbench.interpbench_dir import write_dir
     from interpbench.siit import zoo as siit_zoo
+    from interpbench.siit.published import export_published
 
     case = registry.get_case(case_name)
     directory = model_dir or siit_zoo.find(case.name)
     if directory is None:
         raise InterpbenchError(f"no trained model for case {case.name}: run `interpbench train --case {case.name}`")
-    click.echo(write_dir(case, directory, out))
+    click.echo(export_published(case, directory, out))
 
 
 def _zoo_reason(r: dict[str, Any]) -> str:

@@ -53,12 +53,12 @@ def load_interpbench_dir(case, *, seed: int = 0, options: dict[str, Any] | None 
     """A model in the published InterpBench layout (``ll_model_cfg.pkl``, ``ll_model.pth``,
     ``edges.pkl``, ``meta.json``) from ``options["model_dir"]``."""
     from interpbench.errors import InterpbenchError
-    from interpbench.interpbench_dir import read_dir
+    from interpbench.siit.published import load_published
 
     model_dir = (options or {}).get("model_dir")
     if not model_dir:
         raise InterpbenchError("--model-dir is required for the interpbench-dir loader")
-    return read_dir(model_dir, case)
+    return load_published(model_dir, case)
 
 
 @hookimpl

@@ -13,9 +13,10 @@ from click.testing import CliRunner
 from interpbench import registry
 from interpbench.cli import cli
 from interpbench.errors import InterpbenchError
-from interpbench.interpbench_dir import edges_to_circuit, read_config, read_dir
+from interpbench.formats.interpbench_dir import published_to_edges, read_config
 from interpbench.schemas import RunResult
 from interpbench.siit import zoo
+from interpbench.siit.published import load_published
 from interpbench.siit.store import load_trained
 
 
@@ -57,7 +58,7 @@ def test_export_writes_the_published_layout(exported):
 
 def test_read_back_gives_the_same_logits_and_circuit(exported, case3):
     ours = load_trained(case3, zoo.find("3"))
-    theirs = read_dir(exported, case3)
+    theirs = load_published(exported, case3)
     tokens = torch.randint(0, ours.model.cfg.d_vocab, (8, ours.model.cfg.n_ctx))
     with torch.no_grad():
         assert torch.equal(ours.model(tokens), theirs.model(tokens))
@@ -125,7 +126,7 @@ def test_a_malicious_pickle_is_refused(exported, case3, tmp_path, payload, file)
     marker = tmp_path / "pwned"
     (directory / file).write_bytes(pickle.dumps({"n_layers": 2, "x": payload(marker)}))
     with pytest.raises(InterpbenchError) as e:
-        read_dir(directory, case3)
+        load_published(directory, case3)
     assert str(directory / file) in str(e.value) and "refused" in str(e.value)
     assert not marker.exists()
     # and from the command line, as one line
@@ -157,10 +158,10 @@ def test_weights_with_a_non_tensor_object_are_refused(exported, case3, tmp_path)
     state = torch.load(directory / "ll_model.pth", weights_only=True)
     torch.save({**state, "extra": NotATensor()}, directory / "ll_model.pth")
     with pytest.raises(InterpbenchError, match="ll_model.pth: it holds objects other than tensors"):
-        read_dir(directory, case3)
+        load_published(directory, case3)
     torch.save({**state, "extra": SystemCall(marker)}, directory / "ll_model.pth")
     with pytest.raises(InterpbenchError, match="weights_only=True"):
-        read_dir(directory, case3)
+        load_published(directory, case3)
     assert not marker.exists()
 
 
@@ -175,7 +176,7 @@ def test_published_style_config_and_edges(exported, case3, tmp_path):
     (directory / "ll_model_cfg.pkl").write_bytes(pickle.dumps(fields))
     cfg = read_config(directory / "ll_model_cfg.pkl")
     assert cfg["initializer_range"] == pytest.approx(0.8 / np.sqrt(12)) and cfg["device"] == "cpu"
-    loaded = read_dir(directory, case3)
+    loaded = load_published(directory, case3)
     assert "some_future_field" in loaded.info["ignored_config_fields"]
 
     fields.pop("some_future_field")
@@ -191,9 +192,9 @@ def test_published_style_config_and_edges(exported, case3, tmp_path):
         ("blocks.1.hook_q_input[2]", "blocks.1.attn.hook_q[2]"),
         ("blocks.0.hook_mlp_in", "blocks.0.hook_mlp_out"),
     ]
-    circuit, expanded = edges_to_circuit(published, 2)
+    edges, expanded = published_to_edges(published, 2)
     assert not expanded
-    assert circuit.edge_set() == {
+    assert edges == {
         ("blocks.1.attn.hook_result[2]", "blocks.1.hook_resid_post"),
         ("blocks.0.hook_mlp_out", "blocks.1.hook_q_input[2]"),
         ("hook_embed", "blocks.0.hook_mlp_in"),
@@ -203,12 +204,12 @@ def test_published_style_config_and_edges(exported, case3, tmp_path):
         ("blocks.0.hook_resid_pre", "blocks.0.hook_mlp_out"),
         ("blocks.0.hook_mlp_out", "blocks.1.attn.hook_result[1]"),
     ]
-    circuit, expanded = edges_to_circuit(head_level, 2)
+    edges, expanded = published_to_edges(head_level, 2)
     assert expanded
-    assert circuit.edge_set() == {
+    assert edges == {
         ("hook_embed", "blocks.0.hook_mlp_in"),
         ("hook_pos_embed", "blocks.0.hook_mlp_in"),
         *{("blocks.0.hook_mlp_out", f"blocks.1.hook_{x}_input[1]") for x in "qkv"},
     }
     with pytest.raises(InterpbenchError, match="unknown receiver"):
-        edges_to_circuit([("hook_embed", "blocks.0.attn.hook_nonsense")], 2)
+        published_to_edges([("hook_embed", "blocks.0.attn.hook_nonsense")], 2)

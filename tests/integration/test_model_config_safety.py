@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from interpbench import registry
 from interpbench.cli import cli
 from interpbench.errors import InterpbenchError
-from interpbench.interpbench_dir import read_dir, write_dir
 from interpbench.siit import zoo
+from interpbench.siit.published import export_published, load_published
 from interpbench.siit.store import load_trained
 
 
@@ -54,7 +54,7 @@ def siit_dir(tmp_path):
 
 @pytest.fixture
 def published_dir(tmp_path, case3):
-    return write_dir(case3, zoo.find("3"), tmp_path / "pub-3")
+    return export_published(case3, zoo.find("3"), tmp_path / "pub-3")
 
 
 def test_a_published_config_naming_a_tokenizer_runs_no_code(published_dir, case3, evil_tokenizer):
@@ -62,7 +62,7 @@ def test_a_published_config_naming_a_tokenizer_runs_no_code(published_dir, case3
     fields = pickle.loads((published_dir / "ll_model_cfg.pkl").read_bytes())
     fields.update(tokenizer_name=str(folder), trust_remote_code=True)
     (published_dir / "ll_model_cfg.pkl").write_bytes(pickle.dumps(fields))
-    loaded = read_dir(published_dir, case3)
+    loaded = load_published(published_dir, case3)
     assert not marker.exists()
     assert loaded.model.tokenizer is None
     assert {"tokenizer_name", "trust_remote_code"} <= set(loaded.info["ignored_config_fields"])
@@ -111,7 +111,7 @@ def test_an_absurd_or_unsupported_config_is_refused_before_anything_is_built(
     fields = pickle.loads((published_dir / "ll_model_cfg.pkl").read_bytes())
     (published_dir / "ll_model_cfg.pkl").write_bytes(pickle.dumps({**fields, field: value}))
     with pytest.raises(InterpbenchError, match=rf"ll_model_cfg.pkl: .*{field}"):
-        read_dir(published_dir, case3)
+        load_published(published_dir, case3)
 
 
 def test_a_refused_config_is_one_line_from_the_cli(siit_dir):
@@ -159,4 +159,4 @@ def test_pickle_bombs_are_refused_in_one_line(published_dir, case3, attack):
         payload = b"\x80\x04)\x94" + levels + b"."
     (published_dir / "edges.pkl").write_bytes(payload)
     with pytest.raises(InterpbenchError, match=r"edges.pkl: (nested deeper|more than)"):
-        read_dir(published_dir, case3)
+        load_published(published_dir, case3)

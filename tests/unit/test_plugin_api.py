@@ -27,7 +27,7 @@ PUBLIC_MODULES = {
 #: the loaders serve the host's trained-model stores; the catalogue declares the built-in cases.
 HOST_SIDE = {
     "loaders.py": {"interpbench.siit", "interpbench.siit.zoo", "interpbench.siit.store", "interpbench.siit.hard",
-                   "interpbench.interpbench_dir"},
+                   "interpbench.siit.published"},
     "cases": {"interpbench.cases.catalogue"},
 }  # fmt: skip
 

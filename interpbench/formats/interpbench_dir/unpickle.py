@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from interpbench.errors import InterpbenchError
+from interpbench.formats.interpbench_dir.layout import PICKLE_LIMIT
 from interpbench.formats.model_files import read_regular
-from interpbench.interpbench_dir.layout import PICKLE_LIMIT
 
 _TORCH_DTYPES = (
     "float64 float32 float16 bfloat16 double float half int64 int32 int16 int8 uint8 long int short bool "

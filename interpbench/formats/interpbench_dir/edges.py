@@ -7,7 +7,7 @@ from typing import Any
 
 from interpbench import graph as g
 from interpbench.errors import InterpbenchError
-from interpbench.interpbench_dir.layout import EDGES_FILE
+from interpbench.formats.interpbench_dir.layout import EDGES_FILE
 
 _HEAD_INTERNAL = re.compile(r"^blocks\.(\d+)\.attn\.hook_(q|k|v|z|result|pattern|attn_scores)\[(\d+)\]$")
 _QKV_IN = re.compile(r"^blocks\.(\d+)\.hook_(q|k|v)_input\[(\d+)\]$")
@@ -56,8 +56,8 @@ def _receivers(name: str, last_layer: int) -> list[str]:
     raise ValueError(f"unknown receiver node {name!r}")
 
 
-def edges_to_circuit(edges: Any, n_layers: int, *, source: str = EDGES_FILE):
-    """Published edges -> our edge-level ``Circuit``.
+def published_to_edges(edges: Any, n_layers: int, *, source: str = EDGES_FILE) -> tuple[set[tuple[str, str]], bool]:
+    """Published edges -> our edge set, and whether any published edge stood for several of ours.
 
     Head-internal edges (``hook_q_input[H] -> attn.hook_q[H]``, ``hook_mlp_in -> hook_mlp_out``)
     are dropped: our graph's receivers already are the heads' q/k/v inputs. Head-level
@@ -65,8 +65,6 @@ def edges_to_circuit(edges: Any, n_layers: int, *, source: str = EDGES_FILE):
     ``blocks.0.hook_resid_pre`` expands to ``hook_embed`` and ``hook_pos_embed``;
     ``blocks.L.hook_resid_post`` becomes the last layer's.
     """
-    from interpbench.compiler.ground_truth import make_circuit
-
     if not isinstance(edges, (list, tuple, set, frozenset)):
         raise InterpbenchError(f"{source}: expected a list of (sender, receiver) edges, got {type(edges).__name__}")
     out: set[tuple[str, str]] = set()
@@ -84,11 +82,11 @@ def edges_to_circuit(edges: Any, n_layers: int, *, source: str = EDGES_FILE):
             raise InterpbenchError(f"{source}: {e}") from None
         expanded |= len(senders) > 1 or len(receivers) > 1
         out |= {(a, b) for a in senders for b in receivers}
-    return make_circuit(out, "edge"), expanded
+    return out, expanded
 
 
-def circuit_to_edges(circuit) -> list[tuple[str, str]]:
-    """Our edge-level circuit -> InterpBench's edge list (with the q/k/v-internal edges it lists)."""
-    edges = sorted(circuit.edge_set())
+def edges_to_published(edge_set: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Our edge set -> InterpBench's edge list (with the q/k/v-internal edges it lists)."""
+    edges = sorted(edge_set)
     internal = sorted({(r, f"blocks.{m[1]}.attn.hook_{m[2]}[{m[3]}]") for _, r in edges if (m := _QKV_IN.match(r))})
     return [(s, r) for s, r in edges] + internal

@@ -23,16 +23,18 @@ unpickler that builds only containers, strings and numbers, torch dtypes, a
 ``torch.device`` and NumPy numeric scalars, and the weights through
 ``torch.load(..., weights_only=True)``. See ``docs/interpbench-dir.md``.
 
-Layout: ``layout.py`` (file names and limits), ``unpickle.py`` (the allow-listed unpickler and shape check), ``edges.py``
-(published edge names to our circuit and back), ``read.py``, ``write.py``.
+This package reads and writes those files and translates edge names (``layout.py``:
+file names and limits; ``unpickle.py``: the allow-listed unpickler and shape check;
+``edges.py``: published edge names to ours and back; ``read.py``, ``write.py``). Building
+a model from them, and gathering one of ours to write, is ``interpbench.siit.published``.
 """
 
-from interpbench.interpbench_dir.edges import circuit_to_edges, edges_to_circuit
-from interpbench.interpbench_dir.read import read_config, read_dir, read_weights
-from interpbench.interpbench_dir.unpickle import SafeUnpickler, safe_unpickle
-from interpbench.interpbench_dir.write import config_fields, write_dir
+from interpbench.formats.interpbench_dir.edges import edges_to_published, published_to_edges
+from interpbench.formats.interpbench_dir.read import PublishedFiles, read_config, read_files, read_weights
+from interpbench.formats.interpbench_dir.unpickle import SafeUnpickler, safe_unpickle
+from interpbench.formats.interpbench_dir.write import config_fields, write_files
 
 __all__ = [
-    "SafeUnpickler", "safe_unpickle", "edges_to_circuit", "circuit_to_edges",
-    "read_config", "read_weights", "read_dir", "config_fields", "write_dir",
+    "SafeUnpickler", "safe_unpickle", "published_to_edges", "edges_to_published", "PublishedFiles",
+    "read_config", "read_weights", "read_files", "config_fields", "write_files",
 ]  # fmt: skip
