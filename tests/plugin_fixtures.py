@@ -79,6 +79,14 @@ INTERRUPTING = """
 raise KeyboardInterrupt
 """
 
+RAISING_HOOK = """
+from interpbench import hookimpl
+
+@hookimpl
+def register_methods(register):
+    raise RuntimeError("the hook itself fails")
+"""
+
 NOISY_HOOK = """
 from pydantic import BaseModel
 from interpbench import hookimpl

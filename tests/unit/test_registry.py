@@ -13,6 +13,7 @@ from plugin_fixtures import (
     MISSPELT_HOOK,
     NOISY_AND_EXITING,
     NOISY_HOOK,
+    RAISING_HOOK,
     make_distribution,
 )
 
@@ -138,6 +139,7 @@ def test_loading_is_idempotent(fresh_registry):
         (LENIENT_CONFIG, "must forbid unknown fields"),
         (NOISY_AND_EXITING, "SystemExit"),
         (INTERRUPTING, "KeyboardInterrupt"),
+        (RAISING_HOOK, "the hook itself fails"),  # raised inside register_methods, not at import
     ],
 )
 def test_a_faulty_plugin_is_named_in_one_line_and_the_rest_loads(installed, capsys, source, says):
