@@ -1,7 +1,7 @@
 """The state of one forward pass of the patching engine, per way of computing receiver inputs.
 
 ``Pass``: dense masks, one product per receiver group (differentiable); ``SenderPass``:
-node masks, one running sum; ``SharedPass``: the no-grad bookkeeping that computes each
+node masks, one running sum; ``ResidualPass``: every edge kept, the residual stream; ``SharedPass``: the no-grad bookkeeping that computes each
 distinct node activation once for all circuits of a call.
 """
 
@@ -72,6 +72,31 @@ class SenderPass(Pass):
 
     def inputs(self, r0: int, r1: int) -> torch.Tensor:
         assert self.running is not None, "a sender pass starts with the embeddings' outputs"
+        return self.base[r0:r1] + self.running[:, None]
+
+
+class ResidualPass(Pass):
+    """An unpatched pass (every edge kept): each receiver's input is the residual stream,
+    the biases plus the sum of every sender output so far, kept as one running sum instead
+    of re-stacking the outputs for a product per receiver group (which grows with the
+    square of the depth). Each receiver still gets its own copy, so a gradient reaches it
+    alone."""
+
+    def __init__(self, bias, outputs, record=None, fixed=None):
+        self.base, self.record = bias, record
+        self.fixed = fixed or {}
+        self.outputs = []
+        self.running: torch.Tensor | None = None
+        self.add_outputs(outputs)
+
+    def add_outputs(self, outputs) -> None:
+        for out in outputs:
+            out = self.fixed.get(len(self.outputs), out)
+            self.outputs.append(out)
+            self.running = out if self.running is None else self.running + out
+
+    def inputs(self, r0: int, r1: int) -> torch.Tensor:
+        assert self.running is not None, "a residual pass starts with the embeddings' outputs"
         return self.base[r0:r1] + self.running[:, None]
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Literal
 
 import torch
 
-from interpbench.engine.passes import Pass, SenderPass, SharedPass
+from interpbench.engine.passes import Pass, ResidualPass, SenderPass, SharedPass
 from interpbench.graph import ComputationalGraph
 
 Ablation = Literal["resample", "mean", "zero", "zero-except-embed"]
 ABLATIONS: tuple[str, ...] = ("resample", "mean", "zero", "zero-except-embed")
+
+
+def _store_gradient(buffer: torch.Tensor, grad: torch.Tensor) -> None:
+    buffer.copy_(grad[0].transpose(0, 1))  # [n, B, P, D] into [B, n, P, D]
 
 
 class PatchingEngine:
@@ -145,7 +149,7 @@ class PatchingEngine:
     def sender_outputs(self, tokens: torch.Tensor) -> torch.Tensor:
         """Outputs of every sender in an unpatched forward pass: [S, B, P, D]."""
         embed, pos = self.embeddings(tokens)
-        state = Pass(self.valid[None], self._receiver_bias, [embed[None], pos[None]])
+        state = ResidualPass(self._receiver_bias, [embed[None], pos[None]])
         return torch.stack([o[0] for o in self._layers(state).outputs])
 
     def clean_receiver_input(self, r: int) -> torch.Tensor:
@@ -281,12 +285,49 @@ class PatchingEngine:
             raise ValueError("the embeddings are not fixed outputs: pass them as embed and pos")
         embed = embed.detach().requires_grad_(True)  # so the pass is recorded even for frozen weights
         replaced = {s: out.detach()[None] for s, out in (fixed or {}).items()}
-        state = Pass(self.valid[None], self._receiver_bias, [embed[None], pos[None]], record=[], fixed=replaced)
+        state = ResidualPass(self._receiver_bias, [embed[None], pos[None]], record=[], fixed=replaced)
         logits = self._unembed(self._layers(state))[0]
-        # The inputs of a fixed node reach the target by no path: their gradient is zero.
-        grads = torch.autograd.grad(target(logits), state.record, materialize_grads=True)  # [1, n, B, P, D] each
+        # Each receiver group's gradient is written into one buffer as backward reaches it,
+        # rather than returned by autograd and concatenated (twice the memory at GPT-2 size).
+        # The inputs of a fixed node reach the target by no path: their gradient stays zero.
+        # Laid out example-major ([B, R, P, D], returned as an [R, B, P, D] view), so that
+        # contracting it with sender outputs per example is a plain batched matmul.
+        grads = embed.new_zeros(embed.shape[0], self.R, *embed.shape[1:])
+        r = 0
+        for inputs in state.record:  # [1, n, B, P, D], in receiver order
+            inputs.register_hook(partial(_store_gradient, grads[:, r : r + inputs.shape[1]]))
+            r += inputs.shape[1]
+        state.record = None
+        torch.autograd.grad(target(logits), embed, allow_unused=True)
         outputs = torch.stack([o[0] for o in state.outputs]).detach()
-        return logits.detach(), torch.cat(grads, dim=1)[0], outputs
+        return logits.detach(), grads.transpose(0, 1), outputs
+
+    def edge_attributions(self, grads: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+        """Per receiver, sender and example, ``sum over p, d of grads[r, b] * delta[s, b]``:
+        [R, S, B] from receiver gradients [R, B, P, D] and sender output changes
+        [S, B, P, D], zero where s does not feed r. One batched matmul per block of
+        receivers that read the same senders, so only the graph's pairs are computed
+        (about half of R x S)."""
+        B = delta.shape[1]
+        out = grads.new_zeros(B, self.R, self.S)
+        g = grads.transpose(0, 1).flatten(2)  # [B, R, P*D]: a view of receiver_gradients' layout
+        d = delta.transpose(0, 1).flatten(2)  # [B, S, P*D]
+        for r0, r1, n_up in self._receiver_blocks:
+            torch.bmm(g[:, r0:r1], d[:, :n_up].transpose(1, 2), out=out[:, r0:r1, :n_up])
+        return out.permute(1, 2, 0)
+
+    @cached_property
+    def _receiver_blocks(self) -> list[tuple[int, int, int]]:
+        """Runs of receivers (r0, r1) whose senders are the same first ``n_up`` senders."""
+        n_up = [int(row.nonzero().max()) + 1 for row in self.valid]
+        assert all(bool(row[:n].all()) for row, n in zip(self.valid, n_up)), "senders upstream form a prefix"
+        blocks: list[tuple[int, int, int]] = []
+        for r, n in enumerate(n_up):
+            if blocks and blocks[-1][2] == n:
+                blocks[-1] = (blocks[-1][0], r + 1, n)
+            else:
+                blocks.append((r, r + 1, n))
+        return blocks
 
     # --- internals ---------------------------------------------------------------------
 
@@ -347,7 +388,7 @@ class PatchingEngine:
         k, _, B, P, D = qkv.shape
         H = self.n_heads
         if self.normalized:  # each of q, k and v through the block's LayerNorm, as TransformerLens does
-            qkv = self.model.blocks[layer].ln1(qkv)
+            qkv = self._normalize(self.model.blocks[layer].ln1, qkv)
         w, b, w_out = self._qkv_weights[layer]
         which = torch.stack([heads, heads + H, heads + 2 * H], dim=1).flatten()  # [3k]
         projected = torch.baddbmm(b[which], w[which], qkv.reshape(3 * k, B * P, D).transpose(1, 2))  # [3k, E, B*P]
@@ -365,17 +406,25 @@ class PatchingEngine:
         out = torch.bmm(w_out[heads], z.reshape(k, B * P, -1).transpose(1, 2))  # [k, D, B*P]
         return out.transpose(1, 2).view(k, B, P, D)
 
+    def _normalize(self, norm, x: torch.Tensor) -> torch.Tensor:
+        """TransformerLens's LayerNorm, LNPre, RMSNorm or RMSPre as one fused kernel (its
+        own modules make five passes over ``x``; the same numbers to float rounding)."""
+        weight = getattr(norm, "w", None)
+        if self.model.cfg.normalization_type in ("LN", "LNPre"):
+            return torch.nn.functional.layer_norm(x, x.shape[-1:], weight, getattr(norm, "b", None), norm.eps)
+        return torch.nn.functional.rms_norm(x, x.shape[-1:], weight, norm.eps)
+
     def _mlp(self, block, x: torch.Tensor) -> torch.Tensor:
         mlp = block.mlp
         if self.normalized:
-            x = block.ln2(x)
+            x = self._normalize(block.ln2, x)
         rows = x.reshape(-1, x.shape[-1])  # one matmul with the bias fused, not a matmul and an add
         hidden = mlp.act_fn(torch.addmm(mlp.b_in, rows, mlp.W_in))
         return torch.addmm(mlp.b_out, hidden, mlp.W_out).view(x.shape)
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         if self.normalized:
-            x = self.model.ln_final(x)
+            x = self._normalize(self.model.ln_final, x)
         return x @ self.model.unembed.W_U + self.model.unembed.b_U
 
     def _unembed(self, state: "Pass") -> torch.Tensor:

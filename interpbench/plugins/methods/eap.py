@@ -126,11 +126,10 @@ def attribution_scores(task: DiscoveryTask, grads, ablation: Ablation, score: st
     """Per edge: the mean over examples of |(clean_s - ablated_s) · grad_r| (``abs-mean``), or the
     absolute value of its signed sum over examples (``interpbench``; for L the negated target,
     ``(clean_s - ablated_s) · grad_r`` is auto-circuit's ``(ablated_s - clean_s) · dL/d input_r``)."""
-    import torch
 
     engine = task.engine
     delta = engine.clean_out - engine.ablated_outputs(ablation)  # [S, B, P, D]
-    return summarize(task, torch.einsum("rbpd,sbpd->rsb", grads, delta), score)
+    return summarize(task, engine.edge_attributions(grads, delta), score)
 
 
 def summarize(task: DiscoveryTask, per_example, score: str) -> list[float]:
@@ -246,7 +245,7 @@ def run_eap_ig_activations(task: DiscoveryTask, config: EAPIGActivationsConfig) 
     if total is None:
         per_example = own_node
     else:
-        per_example = torch.einsum("rbpd,sbpd->rsb", total / (len(groups) * config.steps), delta)
+        per_example = engine.edge_attributions(total / (len(groups) * config.steps), delta)
     return task.relative_selection(summarize(task, per_example, config.score), config.relative_threshold)
 
 
