@@ -66,6 +66,7 @@ def acdc(task: DiscoveryTask, thresholds: list[float], metric, ablation: Ablatio
     limit = torch.tensor(thresholds)
     masks = engine.valid.clone()[None].repeat(T, 1, 1)  # [T, R, S], 1 = edge present
     passes = 0
+    n_kept, n_decided = [0] * T, [0] * T  # per threshold, over the receivers visited so far
     with torch.no_grad():
         current = metric(engine.run(masks[:1], ablation)).repeat(T)  # the full model, for every t
         for r in reversed(range(engine.R)):
@@ -77,18 +78,28 @@ def acdc(task: DiscoveryTask, thresholds: list[float], metric, ablation: Ablatio
                     masks[t, r] = 0.0  # ACDC never visits a node cut off from the output
                     todo.append([])
             while any(todo):
-                candidates, owners = _prefix_chains(masks, r, todo)
+                # Each pass tries, per threshold, a tree of bets on how the next edges go,
+                # the likeliest first (by how its edges went so far): exact ACDC is read
+                # down the tree for as long as it holds the path ACDC takes.
+                trees = [_tree(len(todo[t]), (n_kept[t] + 1) / (n_decided[t] + 2)) for t in range(T)]
+                candidates, owners = _candidates(masks, r, todo, trees)
                 values = metric(engine.run(candidates, ablation))
                 passes += 1
-                for t, (first, count) in owners.items():
-                    chain = values[first : first + count]
-                    steps = torch.cat([current[t : t + 1], chain])
-                    accepted = (steps[1:] - steps[:-1]) < limit[t]
-                    n_ok = count if bool(accepted.all()) else int((~accepted).nonzero()[0])
-                    removed, todo[t] = todo[t][:n_ok], todo[t][n_ok + 1 :]
-                    if removed:
-                        masks[t, r, removed] = 0.0
-                        current[t] = chain[n_ok - 1]
+                for t, first in owners.items():
+                    node, removed = 0, []
+                    while node is not None:
+                        depth, children = trees[t][node]
+                        value = values[first + node]
+                        if value - current[t] < limit[t]:  # the edge goes
+                            removed.append(todo[t][depth])
+                            current[t] = value
+                            node = children[False]
+                        else:
+                            n_kept[t] += 1
+                            node = children[True]
+                    n_decided[t] += depth + 1
+                    masks[t, r, removed] = 0.0
+                    todo[t] = todo[t][depth + 1 :]
     kept = []
     for t in range(T):
         present = masks[t, engine.edge_r, engine.edge_s] > 0
@@ -96,22 +107,50 @@ def acdc(task: DiscoveryTask, thresholds: list[float], metric, ablation: Ablatio
     return kept, passes
 
 
-def _prefix_chains(masks, r: int, todo: list[list[int]]):
-    """For each threshold t with edges left to try into receiver r, the circuits with
-    todo[t][:1], todo[t][:2], ... removed: reading them in order is exact ACDC while
-    every removal is accepted, and the first rejection ends the chain's validity."""
+#: A candidate is tried when at least this likely to be needed: lower wastes work on
+#: circuits ACDC never reaches, higher makes more passes (tests/benchmarks: bench_scale.py).
+CUTOFF = 0.25
+
+
+def _tree(n: int, p_kept: float, cutoff: float = CUTOFF) -> list[tuple[int, dict[bool, int | None]]]:
+    """Which decisions a pass tries for n edges left: a tree grown best first by
+    probability, each node (the edge it tests, by depth; its child per outcome, True =
+    kept) a candidate circuit, every node at least ``cutoff`` likely to be on ACDC's path."""
+    import heapq
+
+    nodes: list[tuple[int, dict[bool, int | None]]] = []
+    frontier = [(-1.0, 0, -1, False)]  # (-probability, depth, parent, outcome from the parent)
+    while frontier and (not nodes or -frontier[0][0] >= cutoff):
+        negative_p, depth, parent, outcome = heapq.heappop(frontier)
+        nodes.append((depth, {True: None, False: None}))
+        if parent >= 0:
+            nodes[parent][1][outcome] = len(nodes) - 1
+        if depth + 1 < n:
+            for kept, p in ((True, p_kept), (False, 1 - p_kept)):
+                heapq.heappush(frontier, (negative_p * p, depth + 1, len(nodes) - 1, kept))
+    return nodes
+
+
+def _candidates(masks, r: int, todo: list[list[int]], trees):
+    """The circuits of every threshold's tree: a node's circuit has the edges removed on
+    the path to it gone, and the edge it tests."""
     import torch
 
     blocks, owners, first = [], {}, 0
     for t, senders in enumerate(todo):
         if not senders:
             continue
-        chain = masks[t][None].repeat(len(senders), 1, 1)
-        for i in range(len(senders)):
-            chain[i, r, senders[: i + 1]] = 0.0
-        blocks.append(chain)
-        owners[t] = (first, len(senders))
-        first += len(senders)
+        tree = trees[t]
+        circuits = masks[t][None].repeat(len(tree), 1, 1)
+        gone: list[list[int]] = [[] for _ in tree]  # removed on the path to each node
+        for i, (depth, children) in enumerate(tree):
+            circuits[i, r, gone[i] + [senders[depth]]] = 0.0
+            for kept, child in children.items():
+                if child is not None:
+                    gone[child] = gone[i] + ([] if kept else [senders[depth]])
+        blocks.append(circuits)
+        owners[t] = first
+        first += len(tree)
     return torch.cat(blocks), owners
 
 
