@@ -99,6 +99,11 @@ class ResidualPass(Pass):
         assert self.running is not None, "a residual pass starts with the embeddings' outputs"
         return self.base[r0:r1] + self.running[:, None]
 
+    def residual(self, r: int) -> torch.Tensor:
+        """The residual stream that receiver r (and every receiver of its layer) reads: [C, B, P, D]."""
+        assert self.running is not None, "a residual pass starts with the embeddings' outputs"
+        return self.base[r] + self.running
+
 
 class SharedPass:
     """The bookkeeping of ``PatchingEngine._run_shared``.

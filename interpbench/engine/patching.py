@@ -349,11 +349,17 @@ class PatchingEngine:
         H = self.n_heads
         for layer, block in enumerate(self.model.blocks):
             r0, s0 = self.r_start[layer], self.s_before_layer[layer]
-            qkv = self._inputs(state, r0, r0 + 3 * H)  # [C, 3H, B, P, D]: q, k, v receivers
-            state.note(qkv)
             if state.all_fixed(range(s0, s0 + H)):  # the pass replaces the whole layer's heads
+                if state.record is not None:  # (their inputs' gradients: zero)
+                    state.note(self._inputs(state, r0, r0 + 3 * H))
                 state.add_outputs([state.fixed[s] for s in range(s0, s0 + H)])
+            elif isinstance(state, ResidualPass) and state.record is None:
+                # Unpatched, and no gradient wanted per receiver: every q/k/v input is the
+                # one residual stream, normalized and projected once, as in the model.
+                state.add_outputs(self._attention_shared(layer, state.residual(r0)).unbind(1))
             else:
+                qkv = self._inputs(state, r0, r0 + 3 * H)  # [C, 3H, B, P, D]: q, k, v receivers
+                state.note(qkv)
                 C, _, B, P, D = qkv.shape
                 per_head = qkv.view(C, 3, H, B, P, D).transpose(1, 2).reshape(C * H, 3, B, P, D)
                 out = self._attention(layer, per_head, torch.arange(H).repeat(C))
@@ -389,10 +395,28 @@ class PatchingEngine:
         H = self.n_heads
         if self.normalized:  # each of q, k and v through the block's LayerNorm, as TransformerLens does
             qkv = self._normalize(self.model.blocks[layer].ln1, qkv)
-        w, b, w_out = self._qkv_weights[layer]
+        w, b, _ = self._qkv_weights[layer]
         which = torch.stack([heads, heads + H, heads + 2 * H], dim=1).flatten()  # [3k]
         projected = torch.baddbmm(b[which], w[which], qkv.reshape(3 * k, B * P, D).transpose(1, 2))  # [3k, E, B*P]
         q, key, v = projected.view(k, 3, -1, B, P).permute(1, 0, 3, 4, 2)  # each [k, B, P, E]
+        return self._attend(layer, q, key, v, heads)
+
+    def _attention_shared(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        """Outputs [C, H, B, P, D] of every head of a layer that reads the residual stream
+        x [C, B, P, D] on all of its q/k/v inputs: one normalization, one projection."""
+        C, B, P, D = x.shape
+        H = self.n_heads
+        if self.normalized:
+            x = self._normalize(self.model.blocks[layer].ln1, x)
+        w, b, _ = self._qkv_weights[layer]  # [3H, E, D], [3H, E, 1]
+        projected = torch.addmm(b.flatten()[:, None], w.flatten(0, 1), x.reshape(-1, D).T)  # [3H*E, C*B*P]
+        q, key, v = projected.view(3, H, -1, C, B, P).permute(0, 3, 1, 4, 5, 2).reshape(3, C * H, B, P, -1)
+        return self._attend(layer, q, key, v, torch.arange(H).repeat(C)).view(C, H, B, P, D)
+
+    def _attend(self, layer: int, q, key, v, heads: torch.Tensor) -> torch.Tensor:
+        """Head outputs [k, B, P, D] from queries, keys and values [k, B, P, E] of heads [k]."""
+        k, B, P, _ = q.shape
+        _, _, w_out = self._qkv_weights[layer]
         scores = q @ key.transpose(-1, -2) / self.scale  # [k, B, P, P]
         if self.causal:
             future = torch.triu(torch.ones(P, P, dtype=torch.bool), diagonal=1)
@@ -404,7 +428,7 @@ class PatchingEngine:
             pattern /= pattern.sum(-1, keepdim=True)
         z = pattern @ v  # [k, B, P, E]
         out = torch.bmm(w_out[heads], z.reshape(k, B * P, -1).transpose(1, 2))  # [k, D, B*P]
-        return out.transpose(1, 2).view(k, B, P, D)
+        return out.transpose(1, 2).view(k, B, P, -1)
 
     def _normalize(self, norm, x: torch.Tensor) -> torch.Tensor:
         """TransformerLens's LayerNorm, LNPre, RMSNorm or RMSPre as one fused kernel (its

@@ -6,13 +6,16 @@ from hooks_reference import receiver_gradients_reference, run_reference, sender_
 
 from interpbench.runner import make_task
 
-CASES = ["3", "18", "4", "13"]  # 1 head/layer numeric; 2 heads in a layer; 2 heads numeric; bidirectional
+# 1 head/layer numeric; 2 heads in a layer; 2 heads numeric; bidirectional; and a trained
+# model, whose biases (tracr's are zero) every receiver's input must carry exactly once
+CASES = [("3", "tracr"), ("18", "tracr"), ("4", "tracr"), ("13", "tracr"), ("3", "siit")]
 ABLATIONS = ["resample", "mean", "zero", "zero-except-embed"]
 
 
-@pytest.fixture(scope="module", params=CASES)
+@pytest.fixture(scope="module", params=CASES, ids=["-".join(c) for c in CASES])
 def task(request):
-    return make_task(request.param, "tracr", seed=1, n_examples=64)
+    case, loader = request.param
+    return make_task(case, loader, seed=1, n_examples=64)
 
 
 def oracle_ablations(task, kind):
