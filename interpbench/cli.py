@@ -10,7 +10,7 @@ import click
 
 from interpbench import registry
 from interpbench.errors import InterpbenchError
-from interpbench.siit.hard import HIDDEN_EFFECT, TRACK
+from interpbench.siit.hard import TRACK
 
 KINDS = ("cases", "loaders", "methods", "metrics", "structures")
 
@@ -764,18 +764,6 @@ def export(case_name: str, fmt: str, out: str, model_dir: str | None) -> None:
     click.echo(export_published(case, directory, out))
 
 
-def _zoo_reason(r: dict[str, Any]) -> str:
-    """Why a zoo model is not certified (empty when it is)."""
-    if r["passed"]:
-        return ""
-    limits = {"accuracy": r["threshold"], "iia": r["threshold"], "strict_accuracy": r["threshold"],
-              "joint_strict_accuracy": r["joint_threshold"], "structure_accuracy": r["threshold"]}  # fmt: skip
-    low = [f"{k.replace('_', ' ')} {r[k]:.4f} < {v}" for k, v in limits.items() if r.get(k) is not None and r[k] < v]
-    if (r.get("structure_hidden_effect") or 0) > HIDDEN_EFFECT:
-        low.append(f"hidden effect {r['structure_hidden_effect']:.2g} > {HIDDEN_EFFECT:g}")
-    return "; ".join(low) or "not certified"
-
-
 @cli.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option(
@@ -793,7 +781,7 @@ def zoo(ctx: click.Context, as_json: bool, hard: bool) -> None:
         return
     from interpbench.siit.correspondence import node_hook
     from interpbench.siit.hard import names as hard_names
-    from interpbench.siit.zoo import entries
+    from interpbench.siit.zoo import entries, shortfall
 
     rows = [r for st in hard_names() for r in entries(st)] if hard else entries()
     if as_json:
@@ -825,7 +813,7 @@ def zoo(ctx: click.Context, as_json: bool, hard: bool) -> None:
                 f"{r['train_seconds']:.0f}s",
                 shape(r),
                 group(r),
-                _zoo_reason(r),
+                shortfall(r),
             ]
             for r in rows
         ]
@@ -857,7 +845,7 @@ def zoo(ctx: click.Context, as_json: bool, hard: bool) -> None:
                 f"{r['train_seconds']:.0f}s",
                 shape(r),
                 "yes" if r["trivial"] else "",
-                _zoo_reason(r),
+                shortfall(r),
             ]
             for r in rows
         ]

@@ -171,6 +171,10 @@ def render_zoo() -> str:
     seconds = sorted(e["train_seconds"] for e in entries)
     if seconds:
         lines += ["", f"Median training time: {seconds[len(seconds) // 2]:.0f} s; longest: {seconds[-1]:.0f} s."]
+    failed = [e for e in entries if not e["passed"]]
+    if failed:
+        lines += ["", "Why the uncertified ones are not certified (`interpbench zoo` says the same):", ""]
+        lines += [f"- case {e['case']}: {zoo.shortfall(e)}" for e in failed]
     if missing:
         lines += ["", f"Not trained yet: {', '.join(missing)}."]
     lines += ["", "## Node effects", "", "In-circuit nodes must matter, out-of-circuit nodes must not.", ""]

@@ -70,6 +70,8 @@ def entries(structure: str | None = None) -> list[dict]:
                 "joint_threshold": meta.get(
                     "joint_threshold", meta.get("hyperparameters", {}).get("joint_threshold", 0.99)
                 ),
+                "weakest_iia": _weakest(metrics.get("iia_per_node")),
+                "weakest_strict": _weakest(metrics.get("strict_per_node")),
                 "trivial": trivial.get(str(meta["case"]), False),
                 "steps": meta.get("steps"),
                 "train_seconds": meta.get("seconds"),
@@ -79,3 +81,29 @@ def entries(structure: str | None = None) -> list[dict]:
             }
         )
     return rows
+
+
+def _weakest(per_node: dict[str, float] | None) -> list | None:
+    """The node with the lowest value, as [name, value]."""
+    return list(min(per_node.items(), key=lambda kv: kv[1])) if per_node else None
+
+
+def shortfall(row: dict) -> str:
+    """Why a zoo model (an ``entries`` row) is not certified, empty when it is: each number
+    below its threshold, and for IIA and strict accuracy the node that pulls it down."""
+    from interpbench.siit.hard import HIDDEN_EFFECT
+
+    if row["passed"]:
+        return ""
+    limits = {"accuracy": row["threshold"], "iia": row["threshold"], "strict_accuracy": row["threshold"],
+              "joint_strict_accuracy": row["joint_threshold"], "structure_accuracy": row["threshold"]}  # fmt: skip
+    weakest = {"iia": row.get("weakest_iia"), "strict_accuracy": row.get("weakest_strict")}
+    low = []
+    for key, limit in limits.items():
+        if row.get(key) is not None and row[key] < limit:
+            node = weakest.get(key)
+            at = f" (lowest: {node[0]} {node[1]:.4f})" if node else ""
+            low.append(f"{key.replace('_', ' ')} {row[key]:.4f} < {limit}{at}")
+    if (row.get("structure_hidden_effect") or 0) > HIDDEN_EFFECT:
+        low.append(f"hidden effect {row['structure_hidden_effect']:.2g} > {HIDDEN_EFFECT:g}")
+    return "; ".join(low) or "not certified"
