@@ -14,10 +14,6 @@ Ablation = Literal["resample", "mean", "zero", "zero-except-embed"]
 ABLATIONS: tuple[str, ...] = ("resample", "mean", "zero", "zero-except-embed")
 
 
-def _store_gradient(buffer: torch.Tensor, grad: torch.Tensor) -> None:
-    buffer.copy_(grad[0].transpose(0, 1))  # [n, B, P, D] into [B, n, P, D]
-
-
 class PatchingEngine:
     """Evaluate a HookedTransformer with any set of edges ablated.
 
@@ -281,26 +277,69 @@ class PatchingEngine:
 
         Returns (logits [B, P, V], grads [R, B, P, D], sender outputs [S, B, P, D]).
         """
+        B, P, D = embed.shape
+        # Laid out example-major ([B, R, P, D], returned as an [R, B, P, D] view), so that
+        # contracting it with sender outputs per example is a plain batched matmul. The
+        # inputs of a fixed node reach the target by no path: their gradient stays zero.
+        grads = embed.new_zeros(B, self.R, P, D)
+
+        def store(r0: int, grad: torch.Tensor) -> None:  # (a hook that returned a tensor would replace the gradient)
+            grads[:, r0 : r0 + grad.shape[1]].copy_(grad[0].transpose(0, 1))
+
+        logits, outputs = self._gradient_pass(target, embed, pos, fixed, lambda outputs: store)
+        return logits, grads.transpose(0, 1), outputs
+
+    def attribution_pass(
+        self, target, embed: torch.Tensor, pos: torch.Tensor, delta
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``edge_attributions`` of this pass's receiver gradients, contracted as backward
+        reaches each receiver group instead of kept: no [R, B, P, D] gradient buffer
+        (700 MB at GPT-2-small size, 32 x 16 tokens, and the page faults to fill it).
+
+        ``delta`` is the sender output changes [S, B, P, D], or a function that makes them
+        from this pass's sender outputs (EAP's clean pass supplies its own clean outputs).
+
+        Returns (logits [B, P, V], attributions [R, S, B], sender outputs [S, B, P, D]).
+        """
+        out = embed.new_zeros(embed.shape[0], self.R, self.S)
+        blocks = {r0: (r1, n_up) for r0, r1, n_up in self._receiver_blocks}
+
+        def contract(outputs):
+            d = (delta(outputs) if callable(delta) else delta).transpose(0, 1).flatten(2)  # [B, S, P*D]
+
+            def sink(r0: int, grad: torch.Tensor) -> None:
+                g = grad[0].transpose(0, 1).flatten(2)  # [B, n, P*D], a view
+                r1, n_up = blocks[r0]
+                assert r1 - r0 == g.shape[1], "a pass records its receivers in the blocks that read the same senders"
+                torch.bmm(g, d[:, :n_up].transpose(1, 2), out=out[:, r0:r1, :n_up])
+
+            return sink
+
+        logits, outputs = self._gradient_pass(target, embed, pos, None, contract)
+        return logits, out.permute(1, 2, 0), outputs
+
+    def _gradient_pass(self, target, embed, pos, fixed, make_sink) -> tuple[torch.Tensor, torch.Tensor]:
+        """An unpatched pass and the backward of ``target(logits)``; ``make_sink(outputs)``,
+        called between the two with the pass's sender outputs [S, B, P, D], returns the
+        function that receives each receiver group's gradient as ``(r0, grad [1, n, B, P, D])``.
+        Returns (logits, sender outputs), detached."""
         if fixed and min(fixed) < 2:
             raise ValueError("the embeddings are not fixed outputs: pass them as embed and pos")
         embed = embed.detach().requires_grad_(True)  # so the pass is recorded even for frozen weights
         replaced = {s: out.detach()[None] for s, out in (fixed or {}).items()}
         state = ResidualPass(self._receiver_bias, [embed[None], pos[None]], record=[], fixed=replaced)
         logits = self._unembed(self._layers(state))[0]
-        # Each receiver group's gradient is written into one buffer as backward reaches it,
-        # rather than returned by autograd and concatenated (twice the memory at GPT-2 size).
-        # The inputs of a fixed node reach the target by no path: their gradient stays zero.
-        # Laid out example-major ([B, R, P, D], returned as an [R, B, P, D] view), so that
-        # contracting it with sender outputs per example is a plain batched matmul.
-        grads = embed.new_zeros(embed.shape[0], self.R, *embed.shape[1:])
+        outputs = torch.stack([o[0] for o in state.outputs]).detach()
+        # Each receiver group's gradient goes to the sink as backward reaches it, rather
+        # than returned by autograd and concatenated (twice the memory at GPT-2 size).
+        sink = make_sink(outputs)
         r = 0
         for inputs in state.record:  # [1, n, B, P, D], in receiver order
-            inputs.register_hook(partial(_store_gradient, grads[:, r : r + inputs.shape[1]]))
+            inputs.register_hook(partial(sink, r))
             r += inputs.shape[1]
         state.record = None
         torch.autograd.grad(target(logits), embed, allow_unused=True)
-        outputs = torch.stack([o[0] for o in state.outputs]).detach()
-        return logits.detach(), grads.transpose(0, 1), outputs
+        return logits.detach(), outputs
 
     def edge_attributions(self, grads: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
         """Per receiver, sender and example, ``sum over p, d of grads[r, b] * delta[s, b]``:

@@ -85,7 +85,10 @@ def entries(structure: str | None = None) -> list[dict]:
 
 def _weakest(per_node: dict[str, float] | None) -> list | None:
     """The node with the lowest value, as [name, value]."""
-    return list(min(per_node.items(), key=lambda kv: kv[1])) if per_node else None
+    if not per_node:
+        return None
+    node = min(per_node, key=per_node.__getitem__)
+    return [node, per_node[node]]
 
 
 def shortfall(row: dict) -> str:

@@ -245,3 +245,24 @@ def test_eap_through_saturated_attention_matches_autograd_exactly():
         expected = torch.einsum("bpd,bpd->b", grad, delta).abs().mean().item()
         assert expected == 0.0  # the premise: saturated attention
         assert scores[("blocks.0.hook_mlp_out", f"blocks.1.hook_{kind}_input[0]")] == 0.0
+
+
+def test_attribution_pass_contracts_the_gradients_it_does_not_keep(task):
+    """EAP's pass without a gradient buffer gives what contracting the kept gradients gives,
+    and hands its own sender outputs to a delta that needs them."""
+    engine = task.engine
+    embed, pos = engine.embeddings(task.clean)
+    target = lambda logits: logits[:, 1:].sum()  # noqa: E731
+    _, grads, _ = engine.receiver_gradients(target, embed, pos)
+    expected = engine.edge_attributions(grads, engine.clean_out - engine.corrupted_out)
+    seen = []
+
+    def delta(outputs):
+        seen.append(outputs)
+        return outputs - engine.corrupted_out
+
+    _, ours, outputs = engine.attribution_pass(target, embed, pos, delta)
+    assert torch.allclose(seen[0], engine.clean_out, atol=1e-6) and outputs is seen[0]
+    assert ours.shape == (engine.R, engine.S, task.clean.shape[0])
+    assert torch.allclose(ours, expected, rtol=1e-5, atol=1e-6 * float(expected.abs().max()))
+    assert (ours[engine.valid == 0] == 0).all()  # only the graph's pairs

@@ -4,19 +4,19 @@ TransformerLens hooks on hook_q_input / hook_mlp_in / hook_resid_post give."""
 
 import pytest
 import torch
-from hooks_reference import run_reference, sender_activations
+from hooks_reference import receiver_gradients_reference, run_reference, sender_activations
 
 from interpbench.engine import PatchingEngine
 from interpbench.graph import ComputationalGraph
 
 
-def model_with(normalization: str):
+def model_with(normalization: str, attn_only: bool = False):
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
     cfg = HookedTransformerConfig(
-        n_layers=2, d_model=16, n_heads=4, d_head=4, d_mlp=32, d_vocab=7, n_ctx=6, act_fn="gelu",
-        normalization_type=normalization, use_attn_result=True, use_split_qkv_input=True, use_hook_mlp_in=True,
-        seed=0,
+        n_layers=2, d_model=16, n_heads=4, d_head=4, d_mlp=None if attn_only else 32, d_vocab=7, n_ctx=6,
+        act_fn="gelu", normalization_type=normalization, attn_only=attn_only, use_attn_result=True,
+        use_split_qkv_input=True, use_hook_mlp_in=not attn_only, seed=0,
     )  # fmt: skip
     model = HookedTransformer(cfg)
     generator = torch.Generator().manual_seed(1)
@@ -29,10 +29,13 @@ def model_with(normalization: str):
     return model.eval()
 
 
-@pytest.mark.parametrize("normalization", ["LN", "LNPre", "RMS"])
-def test_patched_runs_match_hooks_with_normalization(normalization):
-    model = model_with(normalization)
-    graph = ComputationalGraph(2, 4)
+KINDS = [("LN", False), ("LNPre", False), ("RMS", False), ("LN", True), (None, True)]
+
+
+@pytest.mark.parametrize("normalization, attn_only", KINDS)
+def test_patched_runs_match_hooks_with_normalization(normalization, attn_only):
+    model = model_with(normalization, attn_only)
+    graph = ComputationalGraph(2, 4, has_mlps=not attn_only)
     generator = torch.Generator().manual_seed(2)
     clean, corrupted = (torch.randint(0, 7, (24, 6), generator=generator) for _ in range(2))
     engine = PatchingEngine(model, graph, clean, corrupted)
@@ -49,6 +52,28 @@ def test_patched_runs_match_hooks_with_normalization(normalization):
     # the differentiable pass agrees with the shared one
     soft = kept[1:2].clone().requires_grad_(True)
     assert torch.allclose(engine.run(engine.edge_mask(soft), "resample")[0], ours[1], atol=1e-5)
+
+
+@pytest.mark.parametrize("normalization, attn_only", KINDS)
+def test_receiver_gradients_and_attributions_match_hooks(normalization, attn_only):
+    """EAP's quantities: the gradient at every receiver's input (before its normalization)
+    as TransformerLens hooks see it, and the edge attributions of the pass that does not
+    keep them."""
+    model = model_with(normalization, attn_only)
+    graph = ComputationalGraph(2, 4, has_mlps=not attn_only)
+    generator = torch.Generator().manual_seed(3)
+    clean, corrupted = (torch.randint(0, 7, (12, 6), generator=generator) for _ in range(2))
+    engine = PatchingEngine(model, graph, clean, corrupted)
+    target = lambda logits: logits[:, 1:].log_softmax(-1)[..., 0].sum()  # noqa: E731
+    embed, pos = engine.embeddings(clean)
+    _, grads, _ = engine.receiver_gradients(target, embed, pos)
+    _, expected = receiver_gradients_reference(model, graph, clean, target, {})
+    for r, receiver in enumerate(graph.receivers):
+        assert torch.allclose(grads[r], expected[receiver.name], atol=1e-5), receiver.name
+    delta = engine.clean_out - engine.corrupted_out
+    _, attributions, _ = engine.attribution_pass(target, embed, pos, delta)
+    per_edge = torch.stack([(delta[engine.edge_s[i]] * grads[r]).sum((1, 2)) for i, r in enumerate(engine.edge_r)])
+    assert torch.allclose(attributions[engine.edge_r, engine.edge_s], per_edge, atol=1e-5)
 
 
 def test_unsupported_architectures_are_refused_in_one_line():

@@ -144,10 +144,16 @@ def run_eap(task: DiscoveryTask, config: EAPConfig) -> Scores:
     engine = task.engine
     embed, pos = engine.embeddings(task.clean)
     target = interpbench_target(task) if config.score == "interpbench" else attribution_target(task)
-    _, grads, clean_out = engine.receiver_gradients(target, embed, pos)
-    engine.adopt_clean_outputs(clean_out)  # the clean pass just ran: no need for another
-    scores = attribution_scores(task, grads, task.ablation(config.ablation), config.score)
-    return task.relative_selection(scores, config.relative_threshold)
+    ablation = task.ablation(config.ablation)
+    # Resample's corrupted outputs: computed now, not while the gradient pass's graph is held.
+    ablated = engine.ablated_outputs(ablation) if ablation == "resample" else None
+
+    def delta(clean_out):
+        engine.adopt_clean_outputs(clean_out)  # the clean pass just ran: no need for another
+        return clean_out - (ablated if ablated is not None else engine.ablated_outputs(ablation))
+
+    _, per_example, _ = engine.attribution_pass(target, embed, pos, delta)
+    return task.relative_selection(summarize(task, per_example, config.score), config.relative_threshold)
 
 
 def run_eap_ig(task: DiscoveryTask, config: EAPIGConfig) -> Scores:
