@@ -11,7 +11,8 @@ gets 32 random clean and corrupted sequences of 16 tokens. Figures:
   ``use_split_qkv_input``, ``use_hook_mlp_in``: they make TransformerLens slower, so a
   reference with them would flatter us), under ``inference_mode``;
 - the peak memory of each EAP, each library alone in a fresh process: the process's
-  peak resident set after the run minus its peak before it (model, data and imports);
+  peak resident set during the run minus what it held when the run started (model,
+  data and imports), the peak reset just before (``/proc/self/clear_refs``);
 - ACDC (resample ablation, KL to the full model, auto-circuit's ``acdc_prune_scores``)
   per threshold, on the sizes where auto-circuit finishes in minutes.
 
@@ -25,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -109,8 +109,18 @@ def theirs_eap(pm, loader):
     )  # fmt: skip
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":")) / 1024
+
+
+def reset_peak() -> float:
+    """Reset the process's peak resident set (Linux: ``clear_refs`` 5) to what it holds
+    now, and return that: building the model can peak above any method run, which would
+    hide the run's own peak behind it."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    return _status_mb("VmRSS")
 
 
 def child(which: str, size: str) -> dict:
@@ -123,10 +133,11 @@ def child(which: str, size: str) -> dict:
     else:
         pm, loader = auto_circuit_model(model), ac_loader(task.clean, task.corrupted)
         run = lambda: theirs_eap(pm, loader)  # noqa: E731
-    before = peak_mb()
+    before = reset_peak()
     t0 = time.perf_counter()
     run()
-    return dict(seconds=time.perf_counter() - t0, peak_rise_mb=peak_mb() - before, peak_before_mb=before)
+    seconds = time.perf_counter() - t0
+    return dict(seconds=seconds, peak_rise_mb=_status_mb("VmHWM") - before, resident_before_mb=before)
 
 
 def in_fresh_process(which: str, size: str) -> dict:
