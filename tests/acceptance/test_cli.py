@@ -140,8 +140,10 @@ def test_strict_plugins_fail_the_command(tmp_path):
     assert "warning" in relaxed.stderr and "broken-plugin" in relaxed.stderr
 
 
-def test_example_plugin_installs_and_runs(tmp_path):
-    target = tmp_path / "site"
+@pytest.fixture(scope="module")
+def example_plugin(tmp_path_factory):
+    """The example plugin (docs/plugins.md) installed on its own, and an environment that sees it."""
+    target = tmp_path_factory.mktemp("site")
     subprocess.run(
         [
             sys.executable,
@@ -160,20 +162,41 @@ def test_example_plugin_installs_and_runs(tmp_path):
     )
     env = {k: v for k, v in os.environ.items() if k != "INTERPBENCH_PLUGINS"}
     env["PYTHONPATH"] = str(target)
-    listed = subprocess.run(
-        [sys.executable, "-m", "interpbench.cli", "list", "methods"], capture_output=True, text=True, env=env
-    )
+    return env
+
+
+def run_cli(env, *args):
+    return subprocess.run([sys.executable, "-m", "interpbench.cli", *args], capture_output=True, text=True, env=env)
+
+
+def test_example_plugin_installs_and_runs(example_plugin):
+    listed = run_cli(example_plugin, "list", "methods")
     assert "random-example" in listed.stdout and "interpbench-random" in listed.stdout
-    ran = subprocess.run(
-        [sys.executable, "-m", "interpbench.cli", "run", "--case", "3", "--method", "random-example", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    ran = run_cli(example_plugin, "run", "--case", "3", "--method", "random-example", "--json")
     assert ran.returncode == 0, ran.stderr
     result = RunResult.model_validate_json(ran.stdout)
     assert result.method == "random-example" and result.level == "edge"
     assert 0.0 <= result.metrics["edge_auroc"] <= 1.0
+
+
+def gpt2_shaped_run(env, loader: str) -> RunResult:
+    ran = run_cli(env, "run", "--case", "3", "--loader", loader, "--method", "eap", "--examples", "32", "--json")
+    assert ran.returncode == 0, ran.stderr
+    result = RunResult.model_validate_json(ran.stdout)
+    assert result.status == "ok" and result.metrics["edge_auroc"] is None  # a random model: no ground truth
+    assert 0.0 <= result.metrics["faithfulness"] <= 1.0 + 1e-6
+    return result
+
+
+def test_a_plugin_loader_brings_a_layernorm_model_that_eap_runs_on(example_plugin):
+    result = gpt2_shaped_run(example_plugin, "gpt2-tiny-random")
+    assert len(result.scores.edges) == 137  # 2 layers x 4 heads, MLPs
+
+
+@pytest.mark.slow
+def test_eap_runs_through_the_cli_on_a_gpt2_small_shaped_model(example_plugin):
+    result = gpt2_shaped_run(example_plugin, "gpt2-small-random")
+    assert len(result.scores.edges) == 32936  # GPT-2 small's graph
 
 
 def test_schema_files_are_current():
