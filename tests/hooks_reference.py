@@ -40,7 +40,10 @@ def run_reference(
 
     for s in graph.senders:
         base, head = sender_hook(s.name)
-        hooks.append((base, save(s.name, head)))
+        if base in model.hook_dict:
+            hooks.append((base, save(s.name, head)))
+        else:  # no positional embedding (rotary models): a sender that outputs nothing
+            outputs[s.name] = torch.zeros(())
 
     incoming: dict[str, list[str]] = {}
     for s, r in graph.edges:
@@ -74,6 +77,9 @@ def sender_activations(model, graph: ComputationalGraph, tokens) -> dict[str, to
     acts = {}
     for s in graph.senders:
         base, head = sender_hook(s.name)
+        if base not in cache:  # no positional embedding (rotary models): zero
+            acts[s.name] = torch.zeros_like(cache["hook_embed"])
+            continue
         acts[s.name] = cache[base][:, :, head] if head is not None else cache[base]
     return acts
 

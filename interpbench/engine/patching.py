@@ -14,13 +14,36 @@ Ablation = Literal["resample", "mean", "zero", "zero-except-embed"]
 ABLATIONS: tuple[str, ...] = ("resample", "mean", "zero", "zero-except-embed")
 
 
+def _unsupported(cfg) -> list[str]:
+    """What in a TransformerLens config the engine would compute differently from the model:
+    refused in one line rather than scored wrong."""
+    checks = {
+        f"normalization {cfg.normalization_type!r}": cfg.normalization_type
+        not in (None, "LN", "LNPre", "RMS", "RMSPre"),
+        f"{cfg.positional_embedding_type} positional embeddings": cfg.positional_embedding_type
+        not in ("standard", "rotary"),
+        "attention in parallel with the MLP": cfg.parallel_attn_mlp,
+        "local attention": bool(getattr(cfg, "window_size", None))
+        or "local" in (getattr(cfg, "attn_types", None) or []),
+        "grouped-query attention": (getattr(cfg, "n_key_value_heads", None) or cfg.n_heads) != cfg.n_heads,
+        "soft-capped attention scores or logits": bool(getattr(cfg, "attn_scores_soft_cap", -1) > 0)
+        or bool(getattr(cfg, "output_logits_soft_cap", -1) > 0),
+        f"activation {cfg.act_fn!r} (a LayerNorm inside the MLP)": cfg.act_fn == "solu_ln",
+        "query/key normalization": bool(getattr(cfg, "use_qk_norm", False)),
+        "normalization after attention and MLP": bool(getattr(cfg, "use_normalization_before_and_after", False)),
+        "attention scaled by layer index": bool(getattr(cfg, "scale_attn_by_inverse_layer_idx", False)),
+    }
+    return [what for what, present in checks.items() if present]
+
+
 class PatchingEngine:
     """Evaluate a HookedTransformer with any set of edges ablated.
 
     Args:
-        model: a HookedTransformer with standard positional embeddings, attention before
+        model: a HookedTransformer with learned or rotary positions, attention before
             the MLP, and any of TransformerLens's normalizations (none for tracr and SIIT
-            models; LayerNorm for GPT-2-like ones). A receiver's input is the residual
+            models; LayerNorm for GPT-2-like ones); what it cannot compute as the model
+            does is refused (``_unsupported``). A receiver's input is the residual
             stream before its LayerNorm, which is recomputed from the patched input, as
             TransformerLens's ``hook_q_input``/``hook_mlp_in`` and auto-circuit patch it.
         graph: its computational graph.
@@ -42,11 +65,11 @@ class PatchingEngine:
         clean_mean: torch.Tensor | None = None,
     ) -> None:
         cfg = model.cfg
-        if cfg.normalization_type not in (None, "LN", "LNPre", "RMS", "RMSPre"):
-            raise ValueError(f"the patching engine does not support normalization {cfg.normalization_type!r}")
-        if cfg.positional_embedding_type != "standard" or cfg.parallel_attn_mlp:
-            raise ValueError("the patching engine needs standard positional embeddings and attention before the MLP")
+        unsupported = _unsupported(cfg)
+        if unsupported:
+            raise ValueError(f"the patching engine does not support {', '.join(unsupported)}")
         self.normalized = cfg.normalization_type is not None
+        self.rotary = cfg.positional_embedding_type == "rotary"
         if clean.shape != corrupted.shape:
             raise ValueError(f"clean {tuple(clean.shape)} and corrupted {tuple(corrupted.shape)} data differ in shape")
         self.model, self.graph = model, graph
@@ -155,6 +178,8 @@ class PatchingEngine:
     def embeddings(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         m = self.model
         embed = m.embed.W_E[tokens]  # [B, P, D]
+        if self.rotary:  # positions enter each head's queries and keys, not the residual stream
+            return embed, torch.zeros_like(embed)
         pos = m.pos_embed.W_pos[: tokens.shape[1]].expand_as(embed)
         return embed, pos
 
@@ -456,6 +481,8 @@ class PatchingEngine:
         """Head outputs [k, B, P, D] from queries, keys and values [k, B, P, E] of heads [k]."""
         k, B, P, _ = q.shape
         _, _, w_out = self._qkv_weights[layer]
+        if self.rotary:
+            q, key = self._rotate(layer, q), self._rotate(layer, key)
         scores = q @ key.transpose(-1, -2) / self.scale  # [k, B, P, P]
         if self.causal:
             future = torch.triu(torch.ones(P, P, dtype=torch.bool), diagonal=1)
@@ -468,6 +495,21 @@ class PatchingEngine:
         z = pattern @ v  # [k, B, P, E]
         out = torch.bmm(w_out[heads], z.reshape(k, B * P, -1).transpose(1, 2))  # [k, D, B*P]
         return out.transpose(1, 2).view(k, B, P, -1)
+
+    def _rotate(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        """Rotary position embedding of queries or keys [k, B, P, E], with the layer's own
+        sine and cosine tables, on the first ``rotary_dim`` dimensions: each pair (adjacent
+        dimensions, or the two halves, as the model is configured) turned by its angle."""
+        attn, cfg = self.model.blocks[layer].attn, self.model.cfg
+        P, d = x.shape[-2], cfg.rotary_dim
+        turned, kept = x[..., :d], x[..., d:]
+        if cfg.rotary_adjacent_pairs:
+            pairs = turned.unflatten(-1, (d // 2, 2))
+            flipped = torch.stack([-pairs[..., 1], pairs[..., 0]], dim=-1).flatten(-2)
+        else:
+            flipped = torch.cat([-turned[..., d // 2 :], turned[..., : d // 2]], dim=-1)
+        turned = turned * attn.rotary_cos[:P] + flipped * attn.rotary_sin[:P]
+        return torch.cat([turned, kept], dim=-1) if kept.shape[-1] else turned
 
     def _normalize(self, norm, x: torch.Tensor) -> torch.Tensor:
         """TransformerLens's LayerNorm, LNPre, RMSNorm or RMSPre as one fused kernel (its
@@ -482,7 +524,10 @@ class PatchingEngine:
         if self.normalized:
             x = self._normalize(block.ln2, x)
         rows = x.reshape(-1, x.shape[-1])  # one matmul with the bias fused, not a matmul and an add
-        hidden = mlp.act_fn(torch.addmm(mlp.b_in, rows, mlp.W_in))
+        if self.model.cfg.gated_mlp:  # act(x W_gate) * (x W_in + b_in), as LLaMA's MLP
+            hidden = mlp.act_fn(rows @ mlp.W_gate) * torch.addmm(mlp.b_in, rows, mlp.W_in)
+        else:
+            hidden = mlp.act_fn(torch.addmm(mlp.b_in, rows, mlp.W_in))
         return torch.addmm(mlp.b_out, hidden, mlp.W_out).view(x.shape)
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:

@@ -10,13 +10,20 @@ from interpbench.engine import PatchingEngine
 from interpbench.graph import ComputationalGraph
 
 
-def model_with(normalization: str, attn_only: bool = False):
+def model_with(normalization: str, attn_only: bool = False, kind: str = "gpt2"):
+    """``kind``: gpt2 (learned positions), pythia (rotary on half of each head, halves
+    paired; its attention is not parallel here), llama (rotary, adjacent pairs, gated MLP)."""
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
+    rotary = {
+        "gpt2": {},
+        "pythia": dict(positional_embedding_type="rotary", rotary_dim=2, rotary_adjacent_pairs=False),
+        "llama": dict(positional_embedding_type="rotary", rotary_dim=4, rotary_adjacent_pairs=True, gated_mlp=True),
+    }[kind]
     cfg = HookedTransformerConfig(
         n_layers=2, d_model=16, n_heads=4, d_head=4, d_mlp=None if attn_only else 32, d_vocab=7, n_ctx=6,
-        act_fn="gelu", normalization_type=normalization, attn_only=attn_only, use_attn_result=True,
-        use_split_qkv_input=True, use_hook_mlp_in=not attn_only, seed=0,
+        act_fn="silu" if kind == "llama" else "gelu", normalization_type=normalization, attn_only=attn_only,
+        use_attn_result=True, use_split_qkv_input=True, use_hook_mlp_in=not attn_only, seed=0, **rotary,
     )  # fmt: skip
     model = HookedTransformer(cfg)
     generator = torch.Generator().manual_seed(1)
@@ -29,12 +36,20 @@ def model_with(normalization: str, attn_only: bool = False):
     return model.eval()
 
 
-KINDS = [("LN", False), ("LNPre", False), ("RMS", False), ("LN", True), (None, True)]
+KINDS = [
+    ("LN", False, "gpt2"),
+    ("LNPre", False, "gpt2"),
+    ("RMS", False, "gpt2"),
+    ("LN", True, "gpt2"),  # attention-only
+    (None, True, "gpt2"),
+    ("LN", False, "pythia"),  # no positional embedding: rotary queries and keys
+    ("RMS", False, "llama"),  # rotary, gated MLP
+]
 
 
-@pytest.mark.parametrize("normalization, attn_only", KINDS)
-def test_patched_runs_match_hooks_with_normalization(normalization, attn_only):
-    model = model_with(normalization, attn_only)
+@pytest.mark.parametrize("normalization, attn_only, kind", KINDS)
+def test_patched_runs_match_hooks_with_normalization(normalization, attn_only, kind):
+    model = model_with(normalization, attn_only, kind)
     graph = ComputationalGraph(2, 4, has_mlps=not attn_only)
     generator = torch.Generator().manual_seed(2)
     clean, corrupted = (torch.randint(0, 7, (24, 6), generator=generator) for _ in range(2))
@@ -54,12 +69,12 @@ def test_patched_runs_match_hooks_with_normalization(normalization, attn_only):
     assert torch.allclose(engine.run(engine.edge_mask(soft), "resample")[0], ours[1], atol=1e-5)
 
 
-@pytest.mark.parametrize("normalization, attn_only", KINDS)
-def test_receiver_gradients_and_attributions_match_hooks(normalization, attn_only):
+@pytest.mark.parametrize("normalization, attn_only, kind", KINDS)
+def test_receiver_gradients_and_attributions_match_hooks(normalization, attn_only, kind):
     """EAP's quantities: the gradient at every receiver's input (before its normalization)
     as TransformerLens hooks see it, and the edge attributions of the pass that does not
     keep them."""
-    model = model_with(normalization, attn_only)
+    model = model_with(normalization, attn_only, kind)
     graph = ComputationalGraph(2, 4, has_mlps=not attn_only)
     generator = torch.Generator().manual_seed(3)
     clean, corrupted = (torch.randint(0, 7, (12, 6), generator=generator) for _ in range(2))
@@ -76,13 +91,25 @@ def test_receiver_gradients_and_attributions_match_hooks(normalization, attn_onl
     assert torch.allclose(attributions[engine.edge_r, engine.edge_s], per_edge, atol=1e-5)
 
 
-def test_unsupported_architectures_are_refused_in_one_line():
+@pytest.mark.parametrize(
+    "setting, named",
+    [
+        (dict(positional_embedding_type="shortformer"), "shortformer positional embeddings"),
+        (dict(parallel_attn_mlp=True), "attention in parallel with the MLP"),
+        (dict(n_key_value_heads=1), "grouped-query attention"),
+        (dict(window_size=2, attn_types=["local"]), "local attention"),
+        (dict(act_fn="solu_ln"), "a LayerNorm inside the MLP"),
+    ],
+)
+def test_what_the_engine_would_compute_wrong_is_refused_in_one_line(setting, named):
+    """Each config feature the engine does not implement is named, not silently dropped."""
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
     cfg = HookedTransformerConfig(
-        n_layers=1, d_model=8, n_heads=2, d_head=4, d_vocab=5, n_ctx=4, act_fn="gelu", attn_only=True,
-        positional_embedding_type="rotary", use_attn_result=True, use_split_qkv_input=True,
+        **{**dict(n_layers=1, d_model=8, n_heads=2, d_head=4, d_mlp=16, d_vocab=5, n_ctx=4, act_fn="gelu",
+                  use_attn_result=True, use_split_qkv_input=True, use_hook_mlp_in=True), **setting}
     )  # fmt: skip
     tokens = torch.zeros(2, 4, dtype=torch.long)
-    with pytest.raises(ValueError, match="standard positional embeddings"):
-        PatchingEngine(HookedTransformer(cfg), ComputationalGraph(1, 2, has_mlps=False), tokens, tokens)
+    with pytest.raises(ValueError, match=f"does not support .*{named}") as refused:
+        PatchingEngine(HookedTransformer(cfg), ComputationalGraph(1, 2), tokens, tokens)
+    assert "\n" not in str(refused.value)

@@ -48,8 +48,7 @@ def random_gpt2(case, *, seed: int = 0, options=None, shape: str = "gpt2-small-r
     so the ground-truth metrics are n/a; faithfulness and timing are not."""
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
-    from interpbench import LoadedModel
-    from interpbench.schemas import Circuit
+    from interpbench import Circuit, LoadedModel
 
     n_layers, n_heads, d_model, d_mlp = SHAPES[shape]
     vocabulary = ["BOS", "PAD", *sorted(case.vocab, key=lambda v: (str(type(v)), v))]
