@@ -66,7 +66,7 @@ def test_built_in_plugins_use_only_the_public_api(path):
 
 
 def test_the_example_plugin_uses_only_the_public_api():
-    sources = list((ROOT / "examples").rglob("*.py"))
+    sources = [p for p in (ROOT / "examples").rglob("*.py") if "build" not in p.parts]  # not pip's copies
     assert sources
     for path in sources:
         assert not violations(path.read_text()), path
