@@ -68,6 +68,9 @@ class ComputationalGraph:
     n_layers: int
     n_heads: int
     has_mlps: bool = True
+    #: Attention and MLP read the same residual stream (GPT-J, Pythia): no head feeds its
+    #: own layer's MLP.
+    parallel: bool = False
     senders: list[Sender] = field(init=False)
     receivers: list[Receiver] = field(init=False)
 
@@ -84,12 +87,12 @@ class ComputationalGraph:
                 self.senders.append(Sender(mlp_out(layer), layer, "mlp"))
         self.receivers.append(Receiver(resid_post(L - 1), L, "resid_post"))
 
-    @staticmethod
-    def feeds(sender: Sender, receiver: Receiver) -> bool:
+    def feeds(self, sender: Sender, receiver: Receiver) -> bool:
         """Whether the sender's output is in the residual stream the receiver reads."""
         if sender.layer < receiver.layer:
             return True
-        return sender.layer == receiver.layer and sender.kind == "head" and receiver.kind == "mlp"
+        same_layer = sender.layer == receiver.layer and sender.kind == "head" and receiver.kind == "mlp"
+        return same_layer and not self.parallel
 
     @cached_property
     def edges(self) -> list[tuple[str, str]]:

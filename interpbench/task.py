@@ -87,7 +87,7 @@ class DiscoveryTask:
     @cached_property
     def graph(self) -> ComputationalGraph:
         cfg = self.model.cfg
-        return ComputationalGraph(cfg.n_layers, cfg.n_heads, has_mlps=not cfg.attn_only)
+        return ComputationalGraph(cfg.n_layers, cfg.n_heads, has_mlps=not cfg.attn_only, parallel=cfg.parallel_attn_mlp)
 
     @cached_property
     def engine(self) -> "PatchingEngine":

@@ -22,7 +22,6 @@ def _unsupported(cfg) -> list[str]:
         not in (None, "LN", "LNPre", "RMS", "RMSPre"),
         f"{cfg.positional_embedding_type} positional embeddings": cfg.positional_embedding_type
         not in ("standard", "rotary"),
-        "attention in parallel with the MLP": cfg.parallel_attn_mlp,
         "local attention": bool(getattr(cfg, "window_size", None))
         or "local" in (getattr(cfg, "attn_types", None) or []),
         "grouped-query attention": (getattr(cfg, "n_key_value_heads", None) or cfg.n_heads) != cfg.n_heads,
@@ -72,6 +71,10 @@ class PatchingEngine:
         self.rotary = cfg.positional_embedding_type == "rotary"
         if clean.shape != corrupted.shape:
             raise ValueError(f"clean {tuple(clean.shape)} and corrupted {tuple(corrupted.shape)} data differ in shape")
+        if graph.parallel != cfg.parallel_attn_mlp:
+            raise ValueError(
+                "the graph's parallel attention and MLP must be the model's (ComputationalGraph parallel=)"
+            )
         self.model, self.graph = model, graph
         self.clean, self.corrupted = clean, corrupted
         self.n_layers, self.n_heads = cfg.n_layers, cfg.n_heads
@@ -95,9 +98,9 @@ class PatchingEngine:
         layer_bias = [torch.zeros(cfg.d_model)]
         for block in model.blocks:
             layer_bias.append(layer_bias[-1] + block.attn.b_O)
-        self._receiver_bias = torch.stack([layer_bias[r.layer + (r.kind == "mlp")] for r in graph.receivers]).detach()[
-            :, None, None, :
-        ]  # [R, 1, 1, D]
+        self._receiver_bias = torch.stack(
+            [layer_bias[r.layer + (r.kind == "mlp" and not graph.parallel)] for r in graph.receivers]
+        ).detach()[:, None, None, :]  # [R, 1, 1, D]
         if clean_mean is not None:
             self.__dict__["clean_mean"] = clean_mean.detach()
         self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -327,16 +330,17 @@ class PatchingEngine:
         Returns (logits [B, P, V], attributions [R, S, B], sender outputs [S, B, P, D]).
         """
         out = embed.new_zeros(embed.shape[0], self.R, self.S)
-        blocks = {r0: (r1, n_up) for r0, r1, n_up in self._receiver_blocks}
 
         def contract(outputs):
             d = (delta(outputs) if callable(delta) else delta).transpose(0, 1).flatten(2)  # [B, S, P*D]
 
             def sink(r0: int, grad: torch.Tensor) -> None:
                 g = grad[0].transpose(0, 1).flatten(2)  # [B, n, P*D], a view
-                r1, n_up = blocks[r0]
-                assert r1 - r0 == g.shape[1], "a pass records its receivers in the blocks that read the same senders"
-                torch.bmm(g, d[:, :n_up].transpose(1, 2), out=out[:, r0:r1, :n_up])
+                r1 = r0 + g.shape[1]
+                for b0, b1, n_up in self._receiver_blocks:  # (a parallel block's MLP shares its heads' block)
+                    lo, hi = max(b0, r0), min(b1, r1)
+                    if lo < hi:
+                        torch.bmm(g[:, lo - r0 : hi - r0], d[:, :n_up].transpose(1, 2), out=out[:, lo:hi, :n_up])
 
             return sink
 
@@ -413,6 +417,9 @@ class PatchingEngine:
         H = self.n_heads
         for layer, block in enumerate(self.model.blocks):
             r0, s0 = self.r_start[layer], self.s_before_layer[layer]
+            r_mlp = r0 + 3 * H
+            # A parallel block's MLP reads the stream before its own layer's heads join it.
+            early = self._inputs(state, r_mlp, r_mlp + 1) if self.has_mlps and self.graph.parallel else None
             if state.all_fixed(range(s0, s0 + H)):  # the pass replaces the whole layer's heads
                 if state.record is not None:  # (their inputs' gradients: zero)
                     state.note(self._inputs(state, r0, r0 + 3 * H))
@@ -429,8 +436,8 @@ class PatchingEngine:
                 out = self._attention(layer, per_head, torch.arange(H).repeat(C))
                 state.add_outputs(out.view(C, H, B, P, D).unbind(1))
             if self.has_mlps:
-                x = self._inputs(state, r0 + 3 * H, r0 + 3 * H + 1)  # [C, 1, B, P, D]
-                state.note(x)
+                x = early if early is not None else self._inputs(state, r_mlp, r_mlp + 1)  # [C, 1, B, P, D]
+                state.note(x)  # (after the heads' inputs: a pass records receivers in order)
                 mlp = s0 + H
                 state.add_outputs([state.fixed[mlp] if mlp in state.fixed else self._mlp(block, x[:, 0])])
         return state
@@ -524,8 +531,8 @@ class PatchingEngine:
         if self.normalized:
             x = self._normalize(block.ln2, x)
         rows = x.reshape(-1, x.shape[-1])  # one matmul with the bias fused, not a matmul and an add
-        if self.model.cfg.gated_mlp:  # act(x W_gate) * (x W_in + b_in), as LLaMA's MLP
-            hidden = mlp.act_fn(rows @ mlp.W_gate) * torch.addmm(mlp.b_in, rows, mlp.W_in)
+        if self.model.cfg.gated_mlp:  # act(x W_gate) * (x W_in) + b_in, as TransformerLens's GatedMLP
+            hidden = torch.addcmul(mlp.b_in, mlp.act_fn(rows @ mlp.W_gate), rows @ mlp.W_in)
         else:
             hidden = mlp.act_fn(torch.addmm(mlp.b_in, rows, mlp.W_in))
         return torch.addmm(mlp.b_out, hidden, mlp.W_out).view(x.shape)

@@ -12,12 +12,14 @@ from interpbench.graph import ComputationalGraph
 
 def model_with(normalization: str, attn_only: bool = False, kind: str = "gpt2"):
     """``kind``: gpt2 (learned positions), pythia (rotary on half of each head, halves
-    paired; its attention is not parallel here), llama (rotary, adjacent pairs, gated MLP)."""
+    paired, attention parallel to the MLP), llama (rotary, adjacent pairs, gated MLP)."""
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
     rotary = {
         "gpt2": {},
-        "pythia": dict(positional_embedding_type="rotary", rotary_dim=2, rotary_adjacent_pairs=False),
+        "pythia": dict(
+            positional_embedding_type="rotary", rotary_dim=2, rotary_adjacent_pairs=False, parallel_attn_mlp=True
+        ),
         "llama": dict(positional_embedding_type="rotary", rotary_dim=4, rotary_adjacent_pairs=True, gated_mlp=True),
     }[kind]
     cfg = HookedTransformerConfig(
@@ -33,6 +35,8 @@ def model_with(normalization: str, attn_only: bool = False, kind: str = "gpt2"):
                 p.copy_(1 + 0.5 * torch.randn(p.shape, generator=generator))
             elif name.endswith(("ln1.b", "ln2.b", "ln_final.b")):
                 p.copy_(0.3 * torch.randn(p.shape, generator=generator))
+            elif name.endswith(("b_O", "b_Q", "b_K", "b_V", "b_in", "b_out")):  # biases, which start at 0
+                p.copy_(0.1 * torch.randn(p.shape, generator=generator))
     return model.eval()
 
 
@@ -42,7 +46,7 @@ KINDS = [
     ("RMS", False, "gpt2"),
     ("LN", True, "gpt2"),  # attention-only
     (None, True, "gpt2"),
-    ("LN", False, "pythia"),  # no positional embedding: rotary queries and keys
+    ("LN", False, "pythia"),  # rotary queries and keys, attention parallel to the MLP
     ("RMS", False, "llama"),  # rotary, gated MLP
 ]
 
@@ -50,7 +54,7 @@ KINDS = [
 @pytest.mark.parametrize("normalization, attn_only, kind", KINDS)
 def test_patched_runs_match_hooks_with_normalization(normalization, attn_only, kind):
     model = model_with(normalization, attn_only, kind)
-    graph = ComputationalGraph(2, 4, has_mlps=not attn_only)
+    graph = ComputationalGraph(2, 4, has_mlps=not attn_only, parallel=kind == "pythia")
     generator = torch.Generator().manual_seed(2)
     clean, corrupted = (torch.randint(0, 7, (24, 6), generator=generator) for _ in range(2))
     engine = PatchingEngine(model, graph, clean, corrupted)
@@ -75,7 +79,7 @@ def test_receiver_gradients_and_attributions_match_hooks(normalization, attn_onl
     as TransformerLens hooks see it, and the edge attributions of the pass that does not
     keep them."""
     model = model_with(normalization, attn_only, kind)
-    graph = ComputationalGraph(2, 4, has_mlps=not attn_only)
+    graph = ComputationalGraph(2, 4, has_mlps=not attn_only, parallel=kind == "pythia")
     generator = torch.Generator().manual_seed(3)
     clean, corrupted = (torch.randint(0, 7, (12, 6), generator=generator) for _ in range(2))
     engine = PatchingEngine(model, graph, clean, corrupted)
@@ -95,7 +99,7 @@ def test_receiver_gradients_and_attributions_match_hooks(normalization, attn_onl
     "setting, named",
     [
         (dict(positional_embedding_type="shortformer"), "shortformer positional embeddings"),
-        (dict(parallel_attn_mlp=True), "attention in parallel with the MLP"),
+        (dict(positional_embedding_type="alibi"), "alibi positional embeddings"),
         (dict(n_key_value_heads=1), "grouped-query attention"),
         (dict(window_size=2, attn_types=["local"]), "local attention"),
         (dict(act_fn="solu_ln"), "a LayerNorm inside the MLP"),
