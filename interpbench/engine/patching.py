@@ -540,7 +540,8 @@ class PatchingEngine:
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         if self.normalized:
             x = self._normalize(self.model.ln_final, x)
-        return x @ self.model.unembed.W_U + self.model.unembed.b_U
+        unembed = self.model.unembed  # one fused matmul and bias: the logits are the largest tensor of a pass
+        return torch.addmm(unembed.b_U, x.reshape(-1, x.shape[-1]), unembed.W_U).view(*x.shape[:-1], -1)
 
     def _unembed(self, state: "Pass") -> torch.Tensor:
         r = self.R - 1
