@@ -47,7 +47,9 @@ class Pass:
         mixed = torch.bmm(self.mask[:, r0:r1, :n], delta.reshape(C, n, -1))  # [C, r, B*P*D]
         return self.base[r0:r1] + mixed.view(C, r1 - r0, *delta.shape[2:])
 
-    def note(self, receiver_inputs: torch.Tensor) -> None:
+    def note(self, receiver_inputs) -> None:
+        """Keep a receiver group's inputs [C, n, B, P, D] (or a ``shared_qkv.Deferred``)
+        for a gradient hook."""
         if self.record is not None:
             self.record.append(receiver_inputs)
 

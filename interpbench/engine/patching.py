@@ -8,6 +8,7 @@ from typing import Literal
 import torch
 
 from interpbench.engine.passes import Pass, ResidualPass, SenderPass, SharedPass
+from interpbench.engine.shared_qkv import Deferred, SharedQKV
 from interpbench.graph import ComputationalGraph
 
 Ablation = Literal["resample", "mean", "zero", "zero-except-embed"]
@@ -428,6 +429,16 @@ class PatchingEngine:
                 # Unpatched, and no gradient wanted per receiver: every q/k/v input is the
                 # one residual stream, normalized and projected once, as in the model.
                 state.add_outputs(self._attention_shared(layer, state.residual(r0)).unbind(1))
+            elif isinstance(state, ResidualPass):  # the same, each receiver's gradient from backward
+                deferred = Deferred(3 * H)
+                state.note(deferred)
+                norm = block.ln1 if self.normalized else None
+                w, b, _ = self._qkv_weights[layer]
+                q, key, v = SharedQKV.apply(
+                    state.residual(r0)[0], self.model.cfg.normalization_type, getattr(norm, "w", None),
+                    getattr(norm, "b", None), getattr(norm, "eps", 0.0), w, b, deferred,
+                )  # fmt: skip
+                state.add_outputs(self._attend(layer, q, key, v, torch.arange(H))[:, None].unbind(0))
             else:
                 qkv = self._inputs(state, r0, r0 + 3 * H)  # [C, 3H, B, P, D]: q, k, v receivers
                 state.note(qkv)
