@@ -8,7 +8,7 @@ from typing import Literal
 import torch
 
 from interpbench.engine.passes import Pass, ResidualPass, SenderPass, SharedPass
-from interpbench.engine.shared_qkv import Deferred, SharedQKV
+from interpbench.engine.shared_qkv import Deferred, SharedQKV, project
 from interpbench.graph import ComputationalGraph
 
 Ablation = Literal["resample", "mean", "zero", "zero-except-embed"]
@@ -490,9 +490,8 @@ class PatchingEngine:
         H = self.n_heads
         if self.normalized:
             x = self._normalize(self.model.blocks[layer].ln1, x)
-        w, b, _ = self._qkv_weights[layer]  # [3H, E, D], [3H, E, 1]
-        projected = torch.addmm(b.flatten()[:, None], w.flatten(0, 1), x.reshape(-1, D).T)  # [3H*E, C*B*P]
-        q, key, v = projected.view(3, H, -1, C, B, P).permute(0, 3, 1, 4, 5, 2).reshape(3, C * H, B, P, -1)
+        w, b, _ = self._qkv_weights[layer]
+        q, key, v = project(x, w, b)
         return self._attend(layer, q, key, v, torch.arange(H).repeat(C)).view(C, H, B, P, D)
 
     def _attend(self, layer: int, q, key, v, heads: torch.Tensor) -> torch.Tensor:

@@ -54,16 +54,23 @@ def _normalize_backward(kind: str | None, u, x_hat, rstd, weight):
     return g.addcmul_(x_hat, along, value=-1).mul_(rstd)
 
 
+def project(y: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every head's query, key and value from one normalized stream y [C, B, P, D] and the
+    layer's stacked W_Q|W_K|W_V [3H, E, D] and biases [3H, E, 1]: one matmul with the
+    bias fused. Each [C*H, B, P, E], circuit-major."""
+    C, B, P, D = y.shape
+    projected = torch.addmm(b.flatten()[:, None], w.flatten(0, 1), y.reshape(-1, D).T)  # [3H*E, C*B*P]
+    q, key, v = projected.view(3, w.shape[0] // 3, -1, C, B, P).permute(0, 3, 1, 4, 5, 2).flatten(1, 2).unbind(0)
+    return q, key, v
+
+
 class SharedQKV(torch.autograd.Function):
     """(x [B, P, D], norm, w [3H, E, D], b [3H, E, 1], deferred) -> q, k, v [H, B, P, E]."""
 
     @staticmethod
     def forward(ctx, x, kind, weight, bias, eps, w, b, deferred):  # noqa: PLR0913
         y, x_hat, rstd = _normalize(kind, x, weight, bias, eps)
-        B, P, D = x.shape
-        three_h = w.shape[0]
-        projected = torch.addmm(b.flatten()[:, None], w.flatten(0, 1), y.reshape(-1, D).T)  # [3H*E, B*P]
-        q, key, v = projected.view(3, three_h // 3, -1, B, P).permute(0, 1, 3, 4, 2).unbind(0)
+        q, key, v = project(y[None], w, b)
         ctx.save_for_backward(x_hat, rstd, weight, w)
         ctx.kind, ctx.deferred = kind, deferred
         return q, key, v
