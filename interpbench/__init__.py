@@ -11,7 +11,7 @@ the built-in plugins, the example plugin and the docs to it):
   ``task.relative_selection`` build them), ``SweptCircuit``; its config builds on
   ``MethodConfig`` or ``AblationConfig``; ``Ablation`` names what ablated edges carry;
 - edges and nodes: ``edge_key``/``split_edge_key``, ``ComputationalGraph``,
-  ``fold_node``, ``circuit_nodes``; the validation metrics ``kl_from_baseline`` and
+  ``fold_node``, ``circuit_nodes``, ``position_of`` (a node at a token position); the validation metrics ``kl_from_baseline`` and
   ``l2_from_baseline``;
 - what a metric returns (``MetricOutput``) and computes with: ``Circuit``, ``RunResult``,
   ``confusion``, ``roc_points``, ``pessimistic_auc``, ``trapezoid_auc``, ``fold_edges``,
@@ -30,7 +30,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from interpbench import errors
-from interpbench.graph import ComputationalGraph, circuit_nodes, edge_key, fold_node, split_edge_key
+from interpbench.graph import ComputationalGraph, circuit_nodes, edge_key, fold_node, position_of, split_edge_key
 from interpbench.hookspecs import hookimpl
 from interpbench.schemas import (
     AblationConfig,
@@ -76,7 +76,7 @@ __all__ = [
     "hookimpl", "registry", "run", "errors", "__version__",
     "LoadedModel", "load_compiled", "DiscoveryTask",
     "Scores", "EdgeScore", "SweptCircuit", "MethodConfig", "AblationConfig", "AblationName", "Ablation",
-    "edge_key", "split_edge_key", "ComputationalGraph", "fold_node", "circuit_nodes",
+    "edge_key", "split_edge_key", "ComputationalGraph", "fold_node", "circuit_nodes", "position_of",
     "kl_from_baseline", "l2_from_baseline",
     "MetricOutput", "Circuit", "RunResult",
     "Folding", "confusion", "roc_points", "pessimistic_auc", "trapezoid_auc", "fold_edges", "fold_scores",

@@ -201,6 +201,10 @@ def parse_settings(pairs: Iterable[str]) -> dict[str, Any]:
     type=click.Path(exists=True, file_okay=False),
     help="Model directory (siit or interpbench-dir loader).",
 )
+@click.option(
+    "--positions", is_flag=True,
+    help="One edge per token position (sender@p -> receiver@p), scored against a per-position ground truth.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the RunResult as JSON.")
 @click.option("--out", type=OutPath(dir_okay=False, writable=True), help="Also write the RunResult JSON here.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Give up after this many seconds.")
@@ -221,6 +225,7 @@ def run(
     seed: int,
     examples: int,
     model_dir: str | None,
+    positions: bool,
     as_json: bool,
     out: str | None,
     timeout: float | None,
@@ -233,6 +238,8 @@ def run(
 
     config = parse_settings(settings)
     options = {"model_dir": model_dir} if model_dir else None
+    if positions and export_scores and fmt != "interpbench":
+        raise InterpbenchError(f"--format {fmt} has no token positions: export --positions scores as interpbench")
     for path in (out, export_scores):
         if path:
             _check_writable(path)  # before the run, not after it
@@ -240,7 +247,7 @@ def run(
         with time_limit(timeout):
             result = run_once(
                 case=case, method=method, loader=loader, config=config, seed=seed, n_examples=examples,
-                loader_options=options,
+                loader_options=options, positions=positions,
             )  # fmt: skip
     except TimeoutError as e:
         raise InterpbenchError(str(e)) from None

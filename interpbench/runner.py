@@ -33,9 +33,15 @@ def make_config(config_type: type[Config], values: dict[str, Any]) -> Config:
 
 
 def make_task(
-    case_name: str, loader: str, seed: int = 0, n_examples: int = DEFAULT_EXAMPLES, options: dict | None = None
+    case_name: str,
+    loader: str,
+    seed: int = 0,
+    n_examples: int = DEFAULT_EXAMPLES,
+    options: dict | None = None,
+    positions: bool = False,
 ):
-    """Load the model and draw the data: the DiscoveryTask every method receives."""
+    """Load the model and draw the data: the DiscoveryTask every method receives (with one
+    edge per token position when ``positions``)."""
     from interpbench.cases.data import clean_and_corrupted, encode
     from interpbench.task import DiscoveryTask
 
@@ -49,6 +55,7 @@ def make_task(
         corrupted=encode(corrupted, loaded.input_encoding),
         seed=seed,
         granularity=registry.get_loader(loader).granularity,
+        positions=positions,
     )
 
 
@@ -201,7 +208,8 @@ def rescore(result: RunResult) -> RunResult:
 
     if result.status != "ok" or result.scores is None:
         raise InterpbenchError("only a finished run that kept its scores can be rescored")
-    task = make_task(result.case, result.loader, seed=result.seed, n_examples=result.n_examples)
+    task = make_task(result.case, result.loader, seed=result.seed, n_examples=result.n_examples,
+                     positions=result.positions)  # fmt: skip
     merged, errors = compute_metrics(result.scores, task)
     before, after = result.metrics.get("empty_metric"), merged.values.get("empty_metric")
     if before is not None and after is not None and not math.isclose(before, after, rel_tol=1e-4, abs_tol=1e-9):
@@ -257,6 +265,7 @@ def _record(task, case, loader, method, config, seed, scores, merged, errors, ti
         n_examples=int(task.clean.shape[0]),
         level=scores.level,
         granularity=task.granularity,
+        positions=task.positions,
         thresholds=[c.threshold for c in scores.sweep],
         versions=versions(),
         timings=timings,
@@ -278,8 +287,10 @@ def run(
     n_examples: int = DEFAULT_EXAMPLES,
     loader_options: dict | None = None,
     keep_scores: bool = True,
+    positions: bool = False,
 ) -> RunResult:
-    """Run one method on one case and return the validated ``RunResult``."""
+    """Run one method on one case and return the validated ``RunResult`` (edges per token
+    position when ``positions``)."""
     import torch
 
     spec = registry.get_method(method)
@@ -287,11 +298,12 @@ def run(
     cfg = make_config(spec.config, config or {})
     torch.manual_seed(seed)
     t0 = time.perf_counter()
-    task = make_task(case, loader, seed=seed, n_examples=n_examples, options=loader_options)
+    task = make_task(case, loader, seed=seed, n_examples=n_examples, options=loader_options, positions=positions)
     t1 = time.perf_counter()
     loaded, truth = task.loaded, task.loaded.circuit.model_copy(deep=True)
     scores = as_scores(calling(spec, "method", spec.run, task, cfg), method, task)
     task.loaded, loaded.circuit = loaded, truth  # what a method did to the ground truth is undone
+    task.__dict__.pop("ground_truth", None)  # (and to the per-position one derived from it)
     t2 = time.perf_counter()
     merged, errors = compute_metrics(scores, task)
     t3 = time.perf_counter()

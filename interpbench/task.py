@@ -6,8 +6,8 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Iterable, cast
 
-from interpbench.graph import ComputationalGraph, edge_key
-from interpbench.schemas import Circuit, EdgeScore, Scores
+from interpbench.graph import ComputationalGraph, edge_key, positional_edges
+from interpbench.schemas import Circuit, Edge, EdgeScore, Scores
 
 if TYPE_CHECKING:
     import torch
@@ -53,6 +53,10 @@ class LoadedModel:
             self.info = {**self.info, **{k: v for k, v in shape.items() if k not in self.info}}
 
 
+#: An attention weight above this counts as attending (tracr's patterns are saturated: 0 or 1/k).
+ATTENDS = 1e-3
+
+
 @dataclass
 class DiscoveryTask:
     """Everything a method needs: the model, its graph, data and the validation metric.
@@ -62,7 +66,8 @@ class DiscoveryTask:
     (KL for categorical cases, L2 for numerical ones; BOS excluded): 0 means
     "behaves like the full model", larger means worse. ``granularity`` is the level
     the loader certifies its ground truth at (``qkv`` or ``head``), where the headline
-    edge metrics are computed.
+    edge metrics are computed. With ``positions`` the graph has one edge per token
+    position, and so has the ground truth (``graph.positional_edges``).
     """
 
     case: "CaseSpec"
@@ -71,6 +76,7 @@ class DiscoveryTask:
     corrupted: "torch.Tensor"
     seed: int
     granularity: str = "qkv"
+    positions: bool = False
 
     @property
     def model(self) -> Any:
@@ -80,14 +86,36 @@ class DiscoveryTask:
     def categorical(self) -> bool:
         return self.loaded.categorical
 
-    @property
+    @cached_property
     def ground_truth(self) -> Circuit:
-        return self.loaded.circuit
+        if not self.positions:
+            return self.loaded.circuit
+        import torch
+
+        # Where each head attends on the data (clean and corrupted), from the model itself.
+        names = {f"blocks.{layer}.attn.hook_pattern" for layer in range(self.graph.n_layers)}
+        with torch.no_grad():
+            _, cache = self.model.run_with_cache(
+                torch.cat([self.clean, self.corrupted]), names_filter=lambda n: n in names
+            )
+        attends = {
+            (layer, head): (cache[f"blocks.{layer}.attn.hook_pattern"][:, head] > ATTENDS).any(0).tolist()
+            for layer in range(self.graph.n_layers)
+            for head in range(self.graph.n_heads)
+        }
+        scored = [p > 0 for p in range(self.clean.shape[1])]  # the metric leaves BOS out
+        edges = sorted(positional_edges(self.loaded.circuit.edge_set(), self.graph, attends, scored))
+        return Circuit(
+            level="edge", nodes=self.loaded.circuit.nodes, edges=[Edge(sender=s, receiver=r) for s, r in edges]
+        )
 
     @cached_property
     def graph(self) -> ComputationalGraph:
         cfg = self.model.cfg
-        return ComputationalGraph(cfg.n_layers, cfg.n_heads, has_mlps=not cfg.attn_only, parallel=cfg.parallel_attn_mlp)
+        positions = self.clean.shape[1] if self.positions else None
+        return ComputationalGraph(
+            cfg.n_layers, cfg.n_heads, has_mlps=not cfg.attn_only, parallel=cfg.parallel_attn_mlp, positions=positions
+        )
 
     @cached_property
     def engine(self) -> "PatchingEngine":

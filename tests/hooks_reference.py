@@ -28,7 +28,8 @@ def receiver_hook(name: str, n_layers: int) -> tuple[str, int | None]:
 def run_reference(
     model, graph: ComputationalGraph, tokens, ablated: dict[str, torch.Tensor], kept: dict[tuple[str, str], bool]
 ):
-    """Logits with edges (s, r) where kept[(s, r)] is False carrying ablated[s]."""
+    """Logits with edges (s, r) where kept[(s, r)] is False carrying ablated[s]; a kept
+    value may be a bool tensor [P], the edge kept at some positions only."""
     outputs: dict[str, torch.Tensor] = {}
     hooks = []
 
@@ -45,14 +46,15 @@ def run_reference(
         else:  # no positional embedding (rotary models): a sender that outputs nothing
             outputs[s.name] = torch.zeros(())
 
-    incoming: dict[str, list[str]] = {}
-    for s, r in graph.edges:
-        if not kept[(s, r)]:
-            incoming.setdefault(r, []).append(s)
+    incoming: dict[str, list[tuple[str, torch.Tensor]]] = {}  # receiver -> (sender, ablated where [P])
+    for s, r in graph.pairs:
+        gone = ~torch.as_tensor(kept[(s, r)])
+        if gone.any():
+            incoming.setdefault(r, []).append((s, gone.float()[..., None]))
 
     def patch(receiver, head):
         def fn(act, hook):
-            fix = sum(outputs[s] - ablated[s] for s in incoming.get(receiver, []))
+            fix = sum((outputs[s] - ablated[s]) * gone for s, gone in incoming.get(receiver, []))
             if isinstance(fix, int):
                 return act
             act = act.clone()

@@ -23,7 +23,7 @@ class Pass:
 
     def __init__(self, mask, base, outputs, ablated=None, record=None, fixed=None):
         self.mask, self.base = mask, base
-        self.ablated = ablated if ablated is not None else base.new_zeros(mask.shape[-1], 1, 1, 1)
+        self.ablated = ablated if ablated is not None else base.new_zeros(mask.shape[2], 1, 1, 1)
         self.record = record
         self.fixed: dict[int, torch.Tensor] = fixed or {}
         self.outputs: list[torch.Tensor] = list(outputs)
@@ -41,9 +41,12 @@ class Pass:
         return torch.stack(self.outputs, dim=1) - self.ablated[: len(self.outputs)]
 
     def inputs(self, r0: int, r1: int) -> torch.Tensor:
-        """Receivers r0..r1: their all-ablated input plus the masked deltas of the senders so far."""
+        """Receivers r0..r1: their all-ablated input plus the masked deltas of the senders so
+        far; a mask [C, R, S, P] weighs each position of a delta on its own."""
         delta = self.deltas()  # [C, n, B, P, D]
         C, n = delta.shape[:2]
+        if self.mask.dim() == 4:
+            return self.base[r0:r1] + torch.einsum("crnp,cnbpd->crbpd", self.mask[:, r0:r1, :n], delta)
         mixed = torch.bmm(self.mask[:, r0:r1, :n], delta.reshape(C, n, -1))  # [C, r, B*P*D]
         return self.base[r0:r1] + mixed.view(C, r1 - r0, *delta.shape[2:])
 

@@ -46,7 +46,8 @@ class PatchingEngine:
             does is refused (``_unsupported``). A receiver's input is the residual
             stream before its LayerNorm, which is recomputed from the patched input, as
             TransformerLens's ``hook_q_input``/``hook_mlp_in`` and auto-circuit patch it.
-        graph: its computational graph.
+        graph: its computational graph; with ``positions`` (the data's), edges are per
+            token position and masks may be [C, R, S, P].
         clean: token ids [B, P] the circuit is evaluated on.
         corrupted: token ids [B, P] whose activations replace ablated edges
             (resample ablation).
@@ -72,6 +73,8 @@ class PatchingEngine:
         self.rotary = cfg.positional_embedding_type == "rotary"
         if clean.shape != corrupted.shape:
             raise ValueError(f"clean {tuple(clean.shape)} and corrupted {tuple(corrupted.shape)} data differ in shape")
+        if graph.positions is not None and graph.positions != clean.shape[1]:
+            raise ValueError(f"the graph has {graph.positions} positions, the data {clean.shape[1]}")
         if graph.parallel != cfg.parallel_attn_mlp:
             raise ValueError(
                 "the graph's parallel attention and MLP must be the model's (ComputationalGraph parallel=)"
@@ -85,10 +88,14 @@ class PatchingEngine:
         self.S, self.R = len(graph.senders), len(graph.receivers)
         # valid[r, s]: sender s is upstream of receiver r.
         self.valid = torch.zeros(self.R, self.S)
-        for s_name, r_name in graph.edges:
+        for s_name, r_name in graph.pairs:
             self.valid[graph.receiver_index[r_name], graph.sender_index[s_name]] = 1.0
-        self.edge_r = torch.tensor([graph.receiver_index[r] for _, r in graph.edges])
-        self.edge_s = torch.tensor([graph.sender_index[s] for s, _ in graph.edges])
+        # Each edge of graph.edges as (receiver, sender[, position]) indices.
+        self.positions = graph.positions
+        per_pair = self.positions or 1
+        self.edge_r = torch.tensor([graph.receiver_index[r] for _, r in graph.pairs]).repeat_interleave(per_pair)
+        self.edge_s = torch.tensor([graph.sender_index[s] for s, _ in graph.pairs]).repeat_interleave(per_pair)
+        self.edge_p = torch.arange(per_pair).repeat(len(graph.pairs))
         # Index ranges: receivers of layer l are q[0:H], k[H:2H], v[2H:3H], then mlp.
         per_layer_r = 3 * self.n_heads + int(self.has_mlps)
         self.r_start = [l * per_layer_r for l in range(self.n_layers + 1)]
@@ -136,11 +143,24 @@ class PatchingEngine:
     # --- masks -------------------------------------------------------------------------
 
     def edge_mask(self, kept: torch.Tensor) -> torch.Tensor:
-        """Dense masks [C, R, S] from per-edge values [C, E] (graph.edges order)."""
+        """Dense masks [C, R, S] from per-edge values [C, E] (graph.edges order); [C, R, S, P]
+        when the graph's edges are per position."""
         kept = kept.to(self.valid.dtype) if kept.dtype == torch.bool else kept
-        dense = torch.zeros(kept.shape[0], self.R, self.S, dtype=kept.dtype)
-        dense[:, self.edge_r, self.edge_s] = kept
+        if self.positions is None:
+            dense = torch.zeros(kept.shape[0], self.R, self.S, dtype=kept.dtype)
+            dense[:, self.edge_r, self.edge_s] = kept
+        else:
+            dense = torch.zeros(kept.shape[0], self.R, self.S, self.positions, dtype=kept.dtype)
+            dense[:, self.edge_r, self.edge_s, self.edge_p] = kept
         return dense
+
+    def per_edge(self, values: torch.Tensor) -> torch.Tensor:
+        """Per-edge values [E, ...] (graph.edges order) from values per receiver and sender
+        [R, S, ...], or per receiver, sender and position [R, S, P, ...] when the graph's
+        edges are per position."""
+        if self.positions is None:
+            return values[self.edge_r, self.edge_s]
+        return values[self.edge_r, self.edge_s, self.edge_p]
 
     def node_mask(self, kept_nodes: torch.Tensor) -> torch.Tensor:
         """Dense masks [C, R, S] from per-node values [C, N] (graph.nodes order):
@@ -190,14 +210,23 @@ class PatchingEngine:
     def run(self, mask: torch.Tensor, ablation: Ablation = "resample", memory_mb: int = 512) -> torch.Tensor:
         """Logits [C, B, P, V] of the model with edges ablated where ``mask`` is 0.
 
-        ``mask`` is dense [C, R, S] (``edge_mask``/``node_mask``) with values in [0, 1];
-        fractional values interpolate (subnetwork probing learns them). Differentiable
-        in the mask only, when it requires grad; otherwise every distinct node activation
-        is computed once for all circuits (``_run_shared``), in chunks of circuits small
-        enough that no activation store exceeds ``memory_mb``.
+        ``mask`` is dense [C, R, S] (``edge_mask``/``node_mask``) with values in [0, 1],
+        or [C, R, S, P], one value per token position; fractional values interpolate
+        (subnetwork probing learns them). Differentiable in the mask only, when it requires
+        grad; otherwise every distinct node activation of [C, R, S] masks is computed once
+        for all circuits (``_run_shared``), in chunks of circuits small enough that no
+        activation store exceeds ``memory_mb``. Per-position masks run one pass per circuit.
         """
         if mask.requires_grad:
             return self._run_differentiable(mask, ablation)
+        if mask.dim() == 4:
+            per_circuit = self.clean_out[0].numel() * 4 * (self.S + self.R)
+            chunk = max(1, (memory_mb << 20) // per_circuit)
+            with torch.no_grad():
+                return torch.cat(
+                    [self._run_differentiable(mask[i : i + chunk], ablation) for i in range(0, len(mask), chunk)]
+                    or [torch.empty(0, *self.clean.shape, self.model.cfg.d_vocab_out)]
+                )
         if not len(mask):
             B, P = self.clean.shape
             return torch.empty(0, B, P, self.model.cfg.d_vocab_out)
@@ -230,7 +259,8 @@ class PatchingEngine:
     def _run_differentiable(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
         base, _ = self._ablation(ablation)
         embeddings = [out[None].expand(len(mask), *out.shape) for out in self.clean_out[:2]]
-        return self._unembed(self._layers(Pass(mask * self.valid, base, embeddings, self.ablated_outputs(ablation))))
+        valid = self.valid if mask.dim() == 3 else self.valid[..., None]
+        return self._unembed(self._layers(Pass(mask * valid, base, embeddings, self.ablated_outputs(ablation))))
 
     def _run_shared(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
         """Logits [C, B, P, V] of C circuits, computing each distinct activation once.
@@ -328,25 +358,17 @@ class PatchingEngine:
         ``delta`` is the sender output changes [S, B, P, D], or a function that makes them
         from this pass's sender outputs (EAP's clean pass supplies its own clean outputs).
 
-        Returns (logits [B, P, V], attributions [R, S, B], sender outputs [S, B, P, D]).
+        Returns (logits [B, P, V], attributions [R, S, B] ([R, S, P, B] per position),
+        sender outputs [S, B, P, D]).
         """
-        out = embed.new_zeros(embed.shape[0], self.R, self.S)
+        out = self._attributions_buffer(embed, embed.shape[0], embed.shape[1])
 
         def contract(outputs):
-            d = (delta(outputs) if callable(delta) else delta).transpose(0, 1).flatten(2)  # [B, S, P*D]
-
-            def sink(r0: int, grad: torch.Tensor) -> None:
-                g = grad[0].transpose(0, 1).flatten(2)  # [B, n, P*D], a view
-                r1 = r0 + g.shape[1]
-                for b0, b1, n_up in self._receiver_blocks:  # (a parallel block's MLP shares its heads' block)
-                    lo, hi = max(b0, r0), min(b1, r1)
-                    if lo < hi:
-                        torch.bmm(g[:, lo - r0 : hi - r0], d[:, :n_up].transpose(1, 2), out=out[:, lo:hi, :n_up])
-
-            return sink
+            d = (delta(outputs) if callable(delta) else delta).transpose(0, 1)  # [B, S, P, D]
+            return lambda r0, grad: self._contract(out, grad[0].transpose(0, 1), d, r0)
 
         logits, outputs = self._gradient_pass(target, embed, pos, None, contract)
-        return logits, out.permute(1, 2, 0), outputs
+        return logits, self._attributions_layout(out), outputs
 
     def _gradient_pass(self, target, embed, pos, fixed, make_sink) -> tuple[torch.Tensor, torch.Tensor]:
         """An unpatched pass and the backward of ``target(logits)``; ``make_sink(outputs)``,
@@ -374,16 +396,40 @@ class PatchingEngine:
     def edge_attributions(self, grads: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
         """Per receiver, sender and example, ``sum over p, d of grads[r, b] * delta[s, b]``:
         [R, S, B] from receiver gradients [R, B, P, D] and sender output changes
-        [S, B, P, D], zero where s does not feed r. One batched matmul per block of
-        receivers that read the same senders, so only the graph's pairs are computed
-        (about half of R x S)."""
-        B = delta.shape[1]
-        out = grads.new_zeros(B, self.R, self.S)
-        g = grads.transpose(0, 1).flatten(2)  # [B, R, P*D]: a view of receiver_gradients' layout
-        d = delta.transpose(0, 1).flatten(2)  # [B, S, P*D]
-        for r0, r1, n_up in self._receiver_blocks:
-            torch.bmm(g[:, r0:r1], d[:, :n_up].transpose(1, 2), out=out[:, r0:r1, :n_up])
-        return out.permute(1, 2, 0)
+        [S, B, P, D], zero where s does not feed r; summed over d only, [R, S, P, B], when
+        the graph's edges are per position. One batched matmul per block of receivers
+        that read the same senders, so only the graph's pairs are computed (about half of
+        R x S)."""
+        B, P = delta.shape[1:3]
+        out = self._attributions_buffer(grads, B, P)
+        # Views of receiver_gradients' example-major layout: [B, R, P, D], [B, S, P, D].
+        self._contract(out, grads.transpose(0, 1), delta.transpose(0, 1), 0)
+        return self._attributions_layout(out)
+
+    def _attributions_buffer(self, like: torch.Tensor, B: int, P: int) -> torch.Tensor:
+        return like.new_zeros((B, self.R, self.S) if self.positions is None else (B, P, self.R, self.S))
+
+    def _attributions_layout(self, out: torch.Tensor) -> torch.Tensor:
+        """[R, S, B] (or [R, S, P, B]) views of the example-major buffers ``_contract`` fills."""
+        return out.permute(1, 2, 0) if self.positions is None else out.permute(2, 3, 1, 0)
+
+    def _contract(self, out: torch.Tensor, g: torch.Tensor, d: torch.Tensor, r0: int) -> None:
+        """Attributions of receivers r0.. (gradients ``g`` [B, n, P, D]) to the senders before
+        them (output changes ``d`` [B, S, P, D]) into ``out`` ([B, R, S], or [B, P, R, S] per position)."""
+        r1 = r0 + g.shape[1]
+        positional = self.positions is not None
+        if positional:
+            g, d = g.transpose(1, 2), d.transpose(1, 2)  # [B, P, n, D], [B, P, S, D]
+        else:
+            g, d = g.flatten(2), d.flatten(2)  # [B, n, P*D], [B, S, P*D]
+        for b0, b1, n_up in self._receiver_blocks:  # (a parallel block's MLP shares its heads' block)
+            lo, hi = max(b0, r0), min(b1, r1)
+            if lo >= hi:
+                continue
+            if positional:
+                out[:, :, lo:hi, :n_up] = g[:, :, lo - r0 : hi - r0] @ d[:, :, :n_up].transpose(-1, -2)
+            else:
+                torch.bmm(g[:, lo - r0 : hi - r0], d[:, :n_up].transpose(1, 2), out=out[:, lo:hi, :n_up])
 
     @cached_property
     def _receiver_blocks(self) -> list[tuple[int, int, int]]:

@@ -18,6 +18,7 @@ from interpbench import (
     hookimpl,
     mib_areas,
     pessimistic_auc,
+    position_of,
     roc_points,
     split_edge_key,
     top_circuits,
@@ -101,7 +102,7 @@ def edge_roc(scores: Scores, task: DiscoveryTask) -> MetricOutput:
     hidden = unrevealable_senders(task)
 
     def visible(keys):
-        return {k for k in keys if split_edge_key(k)[0] not in hidden}
+        return {k for k in keys if position_of(split_edge_key(k)[0])[0] not in hidden}
 
     truth = {edge_key(e.sender, e.receiver) for e in task.ground_truth.edges}
     if scores.level == "edge":

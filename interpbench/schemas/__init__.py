@@ -236,6 +236,7 @@ class RunResult(Strict):
         description="The level of the headline edge metrics (edge_auroc, edge_tpr, ...): the loader's certified "
         "granularity. edge_qkv_* and edge_head_* hold both levels.",
     )
+    positions: bool = Field(False, description="Whether edges (and the ground truth) were per token position.")
     thresholds: list[float] = []
     versions: dict[str, str]
     timings: Timings | None = None

@@ -68,6 +68,14 @@ def test_run_json_is_a_valid_run_result():
     assert {"torch", "transformer-lens", "tracr-pypi"} <= set(result.versions)
 
 
+def test_run_with_positions_scores_each_edge_at_each_position():
+    proc = interpbench("run", "--case", "3", "--method", "acdc", "--positions", "--examples", "50", "--json")
+    result = RunResult.model_validate_json(proc.stdout)
+    graph = ComputationalGraph(2, 1, positions=5)  # case 3's compiled model: 2 layers, 1 head, BOS + 4 tokens
+    assert result.positions and {(e.sender, e.receiver) for e in result.scores.edges} == set(graph.edges)
+    assert result.metrics["edge_auroc"] == 1.0  # ACDC finds where each edge is needed
+
+
 def test_run_table_and_set(tmp_path):
     out_file = tmp_path / "r.json"
     proc = interpbench(
@@ -85,6 +93,10 @@ def test_run_table_and_set(tmp_path):
         (["run", "--case", "3", "--method", "acdc", "--loader", "nope"], "unknown loader 'nope'"),
         (["run", "--case", "3", "--method", "acdc", "--set", "threshold"], "malformed --set 'threshold'"),
         (["run", "--case", "3", "--method", "acdc", "--set", "threshold=high"], "invalid value for threshold"),
+        (
+            ["run", "--case", "3", "--method", "eap", "--positions", "--export-scores", "x.json", "--format", "mib"],
+            "--format mib has no token positions",
+        ),
         (["run", "--case", "3", "--method", "acdc", "--set", "colour=red"], "invalid value for colour"),
         (["schema", "NoSuchModel"], "unknown schema 'NoSuchModel'"),
         (["run", "--case", "3", "--method", "eap", "--out", ""], "an empty path is not a place to write"),

@@ -11,7 +11,7 @@ from interpbench.plugins.methods.acdc import _reaches_output, acdc
 from interpbench.schemas import Circuit
 
 
-def random_task(seed: int = 0) -> DiscoveryTask:
+def random_task(seed: int = 0, positions: bool = False) -> DiscoveryTask:
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
     cfg = HookedTransformerConfig(
@@ -24,34 +24,41 @@ def random_task(seed: int = 0) -> DiscoveryTask:
     loaded = LoadedModel(
         model=model, circuit=Circuit(level="edge", nodes=[], edges=[]), input_encoding={}, categorical=True
     )
-    return DiscoveryTask(case=registry.get_case("3"), loaded=loaded, clean=clean, corrupted=corrupted, seed=seed)
+    case = registry.get_case("3")
+    return DiscoveryTask(case=case, loaded=loaded, clean=clean, corrupted=corrupted, seed=seed, positions=positions)
 
 
 def textbook_acdc(task: DiscoveryTask, threshold: float, metric) -> set[int]:
+    """One edge at a time; with token positions an edge is a sender at a position, and a
+    receiver is visited at the positions where its node still reaches the output."""
     engine, graph = task.engine, task.graph
-    mask = engine.valid.clone()[None]
+    P = engine.positions or 1
+    mask = engine.valid[:, :, None].repeat(1, 1, P)  # [R, S, P]
+
+    def metric_of(m):
+        return float(metric(engine.run((m if engine.positions else m[..., 0])[None], "resample"))[0])
+
     with torch.no_grad():
-        current = float(metric(engine.run(mask, "resample"))[0])
+        current = metric_of(mask)
         for r in reversed(range(engine.R)):
-            if not _reaches_output(graph, mask[0], r):
-                mask[0, r] = 0.0
-                continue
+            mask[r, :, ~_reaches_output(graph, mask, r, engine.causal)] = 0.0
             for s in reversed(range(engine.S)):
-                if mask[0, r, s] == 0:
-                    continue
-                mask[0, r, s] = 0.0
-                value = float(metric(engine.run(mask, "resample"))[0])
-                if value - current < threshold:
-                    current = value
-                else:
-                    mask[0, r, s] = 1.0
-    present = mask[0, engine.edge_r, engine.edge_s] > 0
+                for p in reversed(range(P)):
+                    if mask[r, s, p] == 0:
+                        continue
+                    mask[r, s, p] = 0.0
+                    value = metric_of(mask)
+                    if value - current < threshold:
+                        current = value
+                    else:
+                        mask[r, s, p] = 1.0
+    present = engine.per_edge(mask if engine.positions else mask[..., 0]) > 0
     return set(present.nonzero().flatten().tolist())
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_lockstep_acdc_keeps_what_textbook_acdc_keeps(seed):
-    task = random_task(seed)
+@pytest.mark.parametrize("seed, positions", [(0, False), (1, False), (0, True)])
+def test_lockstep_acdc_keeps_what_textbook_acdc_keeps(seed, positions):
+    task = random_task(seed, positions)
     metric = kl_from_baseline(task.clean_logits)
     thresholds = [1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1]
     kept, passes = acdc(task, thresholds, metric, "resample")

@@ -55,3 +55,32 @@ def test_fold_to_heads_merges_qkv_and_embeddings():
         ("blocks.0.hook_mlp_out", "blocks.1.attn.hook_result[0]"),
         ("blocks.1.attn.hook_result[0]", "blocks.1.hook_resid_post"),
     }
+
+
+def test_a_circuit_at_positions_keeps_each_edge_where_it_reaches_a_scored_output():
+    """One head reading the token one place back (keys and values at p - 1 for the query at
+    p), then an MLP; the output is scored at positions 1 and 2 (not BOS)."""
+    graph = g.ComputationalGraph(1, 1, positions=3)
+    circuit = {
+        ("hook_embed", "blocks.0.hook_v_input[0]"),
+        ("hook_pos_embed", "blocks.0.hook_q_input[0]"),
+        ("blocks.0.attn.hook_result[0]", "blocks.0.hook_mlp_in"),
+        ("blocks.0.hook_mlp_out", "blocks.0.hook_resid_post"),
+    }
+    previous = [[True, False, False], [True, False, False], [False, True, False]]  # [query][key]
+    truth = g.positional_edges(circuit, graph, {(0, 0): previous}, scored=[False, True, True])
+    assert truth == {
+        ("hook_embed@0", "blocks.0.hook_v_input[0]@0"),
+        ("hook_embed@1", "blocks.0.hook_v_input[0]@1"),  # read by the query at 2; nothing reads 2
+        ("hook_pos_embed@1", "blocks.0.hook_q_input[0]@1"),
+        ("hook_pos_embed@2", "blocks.0.hook_q_input[0]@2"),
+        ("blocks.0.attn.hook_result[0]@1", "blocks.0.hook_mlp_in@1"),
+        ("blocks.0.attn.hook_result[0]@2", "blocks.0.hook_mlp_in@2"),
+        ("blocks.0.hook_mlp_out@1", "blocks.0.hook_resid_post@1"),
+        ("blocks.0.hook_mlp_out@2", "blocks.0.hook_resid_post@2"),
+    }
+    assert len(graph.edges) == 3 * len(graph.pairs) and graph.edges[1] == (
+        "hook_embed@1",
+        "blocks.0.hook_q_input[0]@1",
+    )
+    assert g.fold_node("blocks.0.hook_q_input[0]@2") == "blocks.0.attn.hook_result[0]"

@@ -14,7 +14,9 @@ plus one per edge kept, and circuits are sparse. All thresholds of the sweep run
 lockstep in the same passes, and the candidates of a pass share every activation
 upstream of the receiver (the engine computes each distinct one once).
 
-The ROC comes from a sweep of thresholds, as InterpBench computes it.
+The ROC comes from a sweep of thresholds, as InterpBench computes it. On a graph with
+token positions each sender's edge into a receiver is tried at every position, and a
+receiver is visited at the positions where its node still reaches the output.
 """
 
 from __future__ import annotations
@@ -62,28 +64,33 @@ def acdc(task: DiscoveryTask, thresholds: list[float], metric, ablation: Ablatio
     import torch
 
     engine, graph = task.engine, task.graph
-    T = len(thresholds)
+    T, P = len(thresholds), engine.positions or 1
     limit = torch.tensor(thresholds)
-    masks = engine.valid.clone()[None].repeat(T, 1, 1)  # [T, R, S], 1 = edge present
+    # [T, R, S, P], 1 = edge present; viewed [T, R, S*P] (an input of a receiver is a sender at a position)
+    present = engine.valid[None, :, :, None].repeat(T, 1, 1, P)
+    masks = present.view(T, engine.R, engine.S * P)
+
+    def run(circuits):
+        return engine.run(circuits.view(-1, engine.R, engine.S, P) if engine.positions else circuits, ablation)
+
     passes = 0
     n_kept, n_decided = [0] * T, [0] * T  # per threshold, over the receivers visited so far
     with torch.no_grad():
-        current = metric(engine.run(masks[:1], ablation)).repeat(T)  # the full model, for every t
+        current = metric(run(masks[:1])).repeat(T)  # the full model, for every t
         for r in reversed(range(engine.R)):
             todo: list[list[int]] = []
             for t in range(T):
-                if _reaches_output(graph, masks[t], r):
-                    todo.append([s for s in reversed(range(engine.S)) if masks[t, r, s] > 0])
-                else:
-                    masks[t, r] = 0.0  # ACDC never visits a node cut off from the output
-                    todo.append([])
+                present[t, r, :, ~_reaches_output(graph, present[t], r, engine.causal)] = (
+                    0.0  # ACDC never visits a node cut off
+                )
+                todo.append([i for i in reversed(range(engine.S * P)) if masks[t, r, i] > 0])
             while any(todo):
                 # Each pass tries, per threshold, a tree of bets on how the next edges go,
                 # the likeliest first (by how its edges went so far): exact ACDC is read
                 # down the tree for as long as it holds the path ACDC takes.
                 trees = [_tree(len(todo[t]), (n_kept[t] + 1) / (n_decided[t] + 2)) for t in range(T)]
                 candidates, owners = _candidates(masks, r, todo, trees)
-                values = metric(engine.run(candidates, ablation))
+                values = metric(run(candidates))
                 passes += 1
                 for t, first in owners.items():
                     node, removed = 0, []
@@ -102,8 +109,14 @@ def acdc(task: DiscoveryTask, thresholds: list[float], metric, ablation: Ablatio
                     todo[t] = todo[t][depth + 1 :]
     kept = []
     for t in range(T):
-        present = masks[t, engine.edge_r, engine.edge_s] > 0
-        kept.append(set(present.nonzero().flatten().tolist()))
+        kept.append(
+            set(
+                (engine.per_edge(present[t] if engine.positions else present[t, ..., 0]) > 0)
+                .nonzero()
+                .flatten()
+                .tolist()
+            )
+        )
     return kept, passes
 
 
@@ -154,17 +167,28 @@ def _candidates(masks, r: int, todo: list[list[int]], trees):
     return torch.cat(blocks), owners
 
 
-def _reaches_output(graph, mask, r: int) -> bool:
-    """Whether receiver r's node still sends to a present edge (the output always does)."""
+def _reaches_output(graph, mask, r: int, causal: bool = True):
+    """Per position: whether receiver r's node still sends to a present edge (the output
+    always does), from a circuit's mask [R, S, P]. A head's key or value at p reaches the
+    output through the head's output at every query position that can attend to p."""
+    import torch
+
     receiver = graph.receivers[r]
     if receiver.kind == "resid_post":
-        return True
+        return torch.ones(mask.shape[-1], dtype=torch.bool)
     own = receiver.layer, receiver.head if receiver.kind in "qkv" else None
     for s, sender in enumerate(graph.senders):
         kind_matches = sender.kind == ("head" if receiver.kind in "qkv" else "mlp")
         if kind_matches and (sender.layer, sender.head) == own:
-            return bool((mask[:, s] > 0).any())
-    return False
+            reaches = (mask[:, s] > 0).any(0)
+            if receiver.kind in "kv":  # queries at p and later (causal), or anywhere
+                reaches = (
+                    reaches.flip(0).int().cummax(0).values.flip(0).bool()
+                    if causal
+                    else reaches.any().expand_as(reaches)
+                )
+            return reaches
+    return torch.zeros(mask.shape[-1], dtype=torch.bool)
 
 
 def run(task: DiscoveryTask, config: ACDCConfig) -> Scores:

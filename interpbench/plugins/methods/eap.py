@@ -133,11 +133,10 @@ def attribution_scores(task: DiscoveryTask, grads, ablation: Ablation, score: st
 
 
 def summarize(task: DiscoveryTask, per_example, score: str) -> list[float]:
-    """Per edge, from attributions [R, S, B] per example: the mean of their absolute values
-    (``abs-mean``) or the absolute value of their sum (``interpbench``)."""
-    engine = task.engine
+    """Per edge, from attributions [R, S, B] ([R, S, P, B] per position) per example: the mean
+    of their absolute values (``abs-mean``) or the absolute value of their sum (``interpbench``)."""
     summary = per_example.sum(-1).abs() if score == "interpbench" else per_example.abs().mean(-1)
-    return summary[engine.edge_r, engine.edge_s].tolist()
+    return task.engine.per_edge(summary).tolist()
 
 
 def run_eap(task: DiscoveryTask, config: EAPConfig) -> Scores:
@@ -234,7 +233,9 @@ def run_eap_ig_activations(task: DiscoveryTask, config: EAPIGActivationsConfig) 
     ablated = engine.ablated_outputs(ablation).expand_as(clean)
     delta = clean - ablated
     groups = node_groups(task)
-    own_node = clean.new_zeros(engine.R, engine.S, clean.shape[1])  # [R, S, B], filled node by node
+    per_position = engine.positions is not None
+    # [R, S, B] ([R, S, P, B] per position), filled node by node
+    own_node = clean.new_zeros(engine.R, engine.S, *clean.shape[2:3] * per_position, clean.shape[1])
     total = None
     for group in groups:
         summed = None
@@ -245,7 +246,8 @@ def run_eap_ig_activations(task: DiscoveryTask, config: EAPIGActivationsConfig) 
             summed = grads if summed is None else summed + grads
         assert summed is not None, "at least one step"
         if config.gradients == "own-node":
-            own_node[:, group] = torch.einsum("rbpd,sbpd->rsb", summed / config.steps, delta[group])
+            contraction = "rbpd,sbpd->rspb" if per_position else "rbpd,sbpd->rsb"
+            own_node[:, group] = torch.einsum(contraction, summed / config.steps, delta[group])
         else:
             total = summed if total is None else total + summed
     if total is None:

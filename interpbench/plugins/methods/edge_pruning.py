@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Callable
 
 from pydantic import Field, field_validator, model_validator
 
-from interpbench import AblationConfig, Scores, SweptCircuit, edge_key
+from interpbench import AblationConfig, Scores, SweptCircuit, edge_key, position_of
 from interpbench.plugins.methods import hard_concrete
 from interpbench.plugins.methods.subnetwork_probing import minibatches
 
@@ -205,7 +205,8 @@ def read_off(graph: ComputationalGraph, log_alpha: torch.Tensor, threshold: floa
     receivers = {r.name: r for r in graph.receivers}
     groups: dict[tuple[int, str], list[int]] = {}
     for i, (_, r) in enumerate(graph.edges):
-        groups.setdefault((receivers[r].layer, receivers[r].kind), []).append(i)
+        receiver = receivers[position_of(r)[0]]
+        groups.setdefault((receiver.layer, receiver.kind), []).append(i)
     kept = [False] * len(graph.edges)
     for members in groups.values():
         expected_zeros = round(len(members) - float(keep_probability[members].sum()))

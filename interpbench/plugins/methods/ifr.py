@@ -31,12 +31,14 @@ class IFRConfig(MethodConfig):
 
 
 def importances(task: DiscoveryTask) -> list[float]:
-    """Per edge of ``task.graph.edges``: the sender's mean share of its receiver's input."""
+    """Per edge of ``task.graph.edges``: the sender's mean share of its receiver's input
+    (over examples and positions, or at the edge's position)."""
     import torch
 
     engine = task.engine
     outputs = engine.clean_out  # [S, B, P, D]
-    scores = torch.zeros(engine.R, engine.S)
+    per_position = engine.positions is not None
+    scores = torch.zeros(engine.R, engine.S, *outputs.shape[2:3] * per_position)
     with torch.no_grad():
         for r in range(engine.R):
             senders = engine.valid[r].nonzero()[:, 0]
@@ -44,8 +46,8 @@ def importances(task: DiscoveryTask) -> list[float]:
             total = engine.clean_receiver_input(r)  # the sum of the parts (and the biases)
             proximity = (total.abs().sum(-1) - (total - parts).abs().sum(-1)).clamp(min=0)  # [k, B, P]
             share = proximity / proximity.sum(0).clamp(min=1e-12)
-            scores[r, senders] = share.mean((1, 2))
-    return scores[engine.edge_r, engine.edge_s].tolist()
+            scores[r, senders] = share.mean(1) if per_position else share.mean((1, 2))
+    return engine.per_edge(scores).tolist()
 
 
 def run(task: DiscoveryTask, config: IFRConfig) -> Scores:
