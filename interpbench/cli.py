@@ -383,6 +383,7 @@ def _available(loader, compilable: list[str]) -> list[str]:
 )
 @click.option("--seeds", default="0", show_default=True, help="Comma list of seeds.")
 @click.option("--examples", default=500, show_default=True, type=EXAMPLES)
+@click.option("--positions", is_flag=True, help="One edge per token position in every run (as run --positions).")
 @click.option("--out", required=True, type=OutPath(file_okay=False), help="Folder for the run records.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Parallel worker processes.")
 @click.option(
@@ -408,6 +409,7 @@ def sweep(
     settings: tuple[str, ...],
     seeds: str,
     examples: int,
+    positions: bool,
     out: str,
     jobs: int,
     executor: str,
@@ -445,9 +447,11 @@ def sweep(
         if cases == "available":  # each loader with its own cases
             specs = [spec for name in loader_names for spec in grid(
                 _available(registry.get_loader(name), compilable), method_names, [name], seed_list,
-                parse_sweep_settings(settings), examples)]  # fmt: skip
+                parse_sweep_settings(settings), examples, positions)]  # fmt: skip
         else:
-            specs = grid(case_names, method_names, loader_names, seed_list, parse_sweep_settings(settings), examples)
+            specs = grid(
+                case_names, method_names, loader_names, seed_list, parse_sweep_settings(settings), examples, positions
+            )
     except ValueError as e:
         raise InterpbenchError(str(e)) from None
 

@@ -54,7 +54,8 @@ def load_results(folder: str | Path) -> Loaded:
             "error": result.error,
             "n_examples": result.n_examples,
             "method_seconds": result.timings.method_seconds if result.timings else None,
-            "config": json.dumps(result.config, sort_keys=True),
+            # per-position runs are a variant of their own ("acdc [positions=true]")
+            "config": json.dumps({**result.config, "positions": result.positions}, sort_keys=True),
         }
         row.update({name: result.metrics.get(name) for name in SCORE_COLUMNS})
         row.update({name: result.curves.get(name) for name in CURVES})

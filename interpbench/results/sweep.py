@@ -41,13 +41,15 @@ class RunSpec:
     config: tuple[tuple[str, Any], ...]  # the full config, defaults included, sorted
     seed: int
     n_examples: int = DEFAULT_EXAMPLES
+    positions: bool = False  # edges per token position
 
     @property
     def config_dict(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self.config}
 
     def key(self) -> str:
-        blob = json.dumps([self.case, self.loader, self.method, self.config, self.seed, self.n_examples])
+        fields = [self.case, self.loader, self.method, self.config, self.seed, self.n_examples]
+        blob = json.dumps(fields + [True] * self.positions)  # (a pair-level run keeps its old name)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     def filename(self) -> str:
@@ -69,6 +71,7 @@ def grid(
     seeds: list[int],
     settings: dict[str, dict[str, list[Any]]] | None = None,
     n_examples: int = DEFAULT_EXAMPLES,
+    positions: bool = False,
 ) -> list[RunSpec]:
     """Every combination; ``settings[method][key]`` lists the values to sweep."""
     settings = settings or {}
@@ -83,7 +86,7 @@ def grid(
             config = make_config(spec.config, dict(zip(keys, values))).model_dump(mode="json")
             frozen = tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in config.items()))
             for case, loader, seed in itertools.product(cases, loaders, seeds):
-                specs.append(RunSpec(case, loader, method, frozen, seed, n_examples))
+                specs.append(RunSpec(case, loader, method, frozen, seed, n_examples, positions))
     return specs
 
 
@@ -100,14 +103,15 @@ def is_finished(path: Path, spec: RunSpec | None = None, retry_failed: bool = Fa
         return False
     if spec is None:
         return True
-    same = (record.case, record.loader, record.method, record.seed) == (spec.case, spec.loader, spec.method, spec.seed)
+    ours = (record.case, record.loader, record.method, record.seed, record.positions)
+    same = ours == (spec.case, spec.loader, spec.method, spec.seed, spec.positions)
     return same and record.config == spec.config_dict
 
 
 def failed_record(spec: RunSpec, error: str) -> dict[str, Any]:
     return RunResult(
         case=spec.case, method=spec.method, loader=spec.loader, config=spec.config_dict, seed=spec.seed,
-        status="failed", error=error[:2000], versions=versions(),
+        positions=spec.positions, status="failed", error=error[:2000], versions=versions(),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     ).model_dump(mode="json")  # fmt: skip
 
@@ -142,7 +146,7 @@ def execute(spec: RunSpec, timeout: float | None = None) -> dict[str, Any]:
         with time_limit(timeout):
             return run(
                 case=spec.case, method=spec.method, loader=spec.loader, config=spec.config_dict, seed=spec.seed,
-                n_examples=spec.n_examples,
+                n_examples=spec.n_examples, positions=spec.positions,
             ).model_dump(mode="json")  # fmt: skip
     except (Exception, SystemExit) as e:  # noqa: BLE001 - recorded, and the sweep goes on
         return failed_record(spec, f"{type(e).__name__}: {e}")

@@ -97,6 +97,28 @@ def test_sweeping_config_values_makes_one_run_per_value():
     assert len({s.filename() for s in specs}) == 2
 
 
+def test_a_per_position_sweep_is_its_own_run_and_its_own_report_variant(tmp_path):
+    """Pair-level records keep their names (a finished sweep stays finished); per-position
+    runs get their own records, which a pair-level spec does not take for its own, and
+    the report shows them as a variant of the method."""
+    from interpbench.results.report import load_results
+
+    pairs = grid(["3"], ["eap"], ["tracr"], [0], n_examples=24)
+    at_positions = grid(["3"], ["eap"], ["tracr"], [0], n_examples=24, positions=True)
+    assert pairs[0].filename() != at_positions[0].filename()
+    assert (
+        pairs[0].key()
+        == sweep_module.RunSpec(
+            *[getattr(pairs[0], f) for f in ("case", "loader", "method", "config", "seed", "n_examples")]
+        ).key()
+    )
+    run_sweep(pairs + at_positions, tmp_path)
+    record = tmp_path / at_positions[0].filename()
+    assert RunResult.model_validate_json(record.read_text()).positions
+    assert not sweep_module.is_finished(record, pairs[0])
+    assert sorted(load_results(tmp_path).frame["variant"]) == ["eap [positions=false]", "eap [positions=true]"]
+
+
 def test_parallel_jobs_write_the_same_records_as_one_process(tmp_path):
     specs = grid(["3"], ["node-ablation", "eap"], ["tracr"], [0], n_examples=32)
     one, two = tmp_path / "one", tmp_path / "two"
