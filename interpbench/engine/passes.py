@@ -116,11 +116,12 @@ class SharedPass:
     ``store`` holds, as rows [B, P, D]: every receiver's all-ablated input (``base``),
     every sender's clean delta (output minus ablated output), then the deltas computed
     in this pass. ``row[c, s]`` is the delta row circuit c reads for sender s, so a
-    receiver's input is one sparse row of weights over the store.
+    receiver's input is one sparse row of weights over the store. Masks are [C, R, S],
+    or [C, R, S, P] with a weight per token position.
     """
 
     def __init__(self, mask, valid, store, ablated):
-        (C, R, S), shape = mask.shape, store.shape[1:]
+        (C, R, S), shape = mask.shape[:3], store.shape[1:]
         self.mask, self.valid, self.store, self.ablated = mask, valid, store, ablated
         self.clean_row = R + torch.arange(S)
         self.row = self.clean_row.repeat(C, 1)  # [C, S]
@@ -149,12 +150,14 @@ class SharedPass:
         ``senders`` (the logits) every circuit's group is kept in ``self.inverse``.
         """
         n_up = int(senders[0]) if senders is not None else self.mask.shape[2]  # senders before these nodes
-        m = self.mask[:, receivers, :n_up]  # [C, n, r, n_up]
-        kept = m.ne(0).any(2)  # [C, n, n_up]: senders the node reads
+        m = self.mask[:, receivers, :n_up]  # [C, n, r, n_up(, P)]
+        nonzero = m.ne(0) if m.dim() == 4 else m.ne(0).any(-1)
+        kept = nonzero.any(2)  # [C, n, n_up]: senders the node reads
         version = torch.where(kept, self.row[:, None, :n_up], -1)
         todo = needed[:, receivers[:, 0]]  # [C, n]
         if senders is not None:
-            whole = (m == self.valid[receivers, :n_up]).all(-1).all(-1)  # every input edge kept
+            valid = self.valid[receivers, :n_up].view(*m.shape[1:4], *[1] * (m.dim() - 4))
+            whole = (m == valid).flatten(2).all(-1)  # every input edge kept (at every position)
             clean = whole & (version == torch.where(kept, self.clean_row[:n_up], -1)).all(-1)
             todo = todo & ~clean
         circuits, nodes = todo.nonzero(as_tuple=True)
@@ -176,7 +179,13 @@ class SharedPass:
         sparse product of per-input weights (1 on its base row, the mask on the rows
         of the senders it reads) with the store."""
         k, r = receivers.shape
-        m = self.mask[circuits[:, None], receivers].flatten(0, 1)  # [k*r, S]
+        m = self.mask[circuits[:, None], receivers].flatten(0, 1)  # [k*r, S(, P)]
+        if m.dim() == 3:  # a weight per position: the rows gathered, weighed and summed per item
+            item, sender = m.ne(0).any(-1).nonzero(as_tuple=True)
+            rows = self.row[circuits.repeat_interleave(r)[item], sender]
+            x = self.store[receivers.flatten()].clone()
+            x.index_add_(0, item, self.store[rows] * m[item, sender][:, None, :, None])
+            return x.view(k, r, *self.store.shape[1:])
         item, sender = m.nonzero(as_tuple=True)
         inputs = torch.arange(k * r)
         weights = torch.sparse_coo_tensor(

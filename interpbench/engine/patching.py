@@ -213,20 +213,12 @@ class PatchingEngine:
         ``mask`` is dense [C, R, S] (``edge_mask``/``node_mask``) with values in [0, 1],
         or [C, R, S, P], one value per token position; fractional values interpolate
         (subnetwork probing learns them). Differentiable in the mask only, when it requires
-        grad; otherwise every distinct node activation of [C, R, S] masks is computed once
-        for all circuits (``_run_shared``), in chunks of circuits small enough that no
-        activation store exceeds ``memory_mb``. Per-position masks run one pass per circuit.
+        grad; otherwise every distinct node activation is computed once for all circuits
+        (``_run_shared``), in chunks of circuits small enough that no activation store
+        exceeds ``memory_mb``.
         """
         if mask.requires_grad:
             return self._run_differentiable(mask, ablation)
-        if mask.dim() == 4:
-            per_circuit = self.clean_out[0].numel() * 4 * (self.S + self.R)
-            chunk = max(1, (memory_mb << 20) // per_circuit)
-            with torch.no_grad():
-                return torch.cat(
-                    [self._run_differentiable(mask[i : i + chunk], ablation) for i in range(0, len(mask), chunk)]
-                    or [torch.empty(0, *self.clean.shape, self.model.cfg.d_vocab_out)]
-                )
         if not len(mask):
             B, P = self.clean.shape
             return torch.empty(0, B, P, self.model.cfg.d_vocab_out)
@@ -274,9 +266,9 @@ class PatchingEngine:
         carries to the logits. The circuits of a threshold sweep differ in few edges, so
         most of their activations are shared.
         """
-        mask = mask * self.valid
+        mask = mask * (self.valid if mask.dim() == 3 else self.valid[..., None])
         C, H = mask.shape[0], self.n_heads
-        needed = self._needed_receivers(mask != 0)
+        needed = self._needed_receivers((mask != 0) if mask.dim() == 3 else (mask != 0).any(-1))
         store = self._store(ablation, self.R + self.S + C * (self.S - 2))  # embeddings are never recomputed
         state = SharedPass(mask, self.valid, store, self.ablated_outputs(ablation))
         for layer, block in enumerate(self.model.blocks):

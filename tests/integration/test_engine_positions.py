@@ -51,6 +51,31 @@ def test_a_mask_the_same_at_every_position_is_the_pair_mask(task):
     assert torch.allclose(engine.run(every_position), engine.run(pairs), atol=1e-5)
 
 
+def test_shared_evaluation_matches_the_differentiable_pass_and_shares_nested_circuits(task):
+    """The no-grad path (each distinct node activation once) gives the differentiable
+    pass's logits on fractional per-position masks, and circuits that share node inputs compute fewer
+    node activations than its circuits one by one (a circuit leaving every node clean
+    computes none)."""
+    engine = task.engine
+    generator = torch.Generator().manual_seed(4)
+    P = task.clean.shape[1]
+    mask = torch.rand(4, engine.R, engine.S, P, generator=generator) * (torch.rand(4, engine.R, engine.S, P) > 0.4)
+    shared = engine.run(mask)
+    dense = engine.run(mask.clone().requires_grad_(True)).detach()
+    assert torch.allclose(shared, dense, atol=1e-5)
+    # circuits that differ only at the output: every node's inputs are the same in all of them
+    nested = (mask[:1] > 0.5).float().repeat(6, 1, 1, 1)
+    for i in range(6):
+        nested[i, -1, :, : i + 1] = 0.0
+    engine.run(nested)
+    together = engine.node_evaluations
+    alone = 0
+    for circuit in nested:
+        engine.run(circuit[None])
+        alone += engine.node_evaluations
+    assert 0 < together < alone
+
+
 def test_per_position_attributions_sum_to_the_pair_attributions(task):
     engine = task.engine
     embed, pos = engine.embeddings(task.clean)
