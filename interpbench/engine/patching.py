@@ -87,14 +87,14 @@ class PatchingEngine:
         self.has_mlps = graph.has_mlps
         self.S, self.R = len(graph.senders), len(graph.receivers)
         # valid[r, s]: sender s is upstream of receiver r.
+        pair_r = torch.tensor([graph.receiver_index[r] for _, r in graph.pairs])
+        pair_s = torch.tensor([graph.sender_index[s] for s, _ in graph.pairs])
         self.valid = torch.zeros(self.R, self.S)
-        for s_name, r_name in graph.pairs:
-            self.valid[graph.receiver_index[r_name], graph.sender_index[s_name]] = 1.0
+        self.valid[pair_r, pair_s] = 1.0
         # Each edge of graph.edges as (receiver, sender[, position]) indices.
         self.positions = graph.positions
         per_pair = self.positions or 1
-        self.edge_r = torch.tensor([graph.receiver_index[r] for _, r in graph.pairs]).repeat_interleave(per_pair)
-        self.edge_s = torch.tensor([graph.sender_index[s] for s, _ in graph.pairs]).repeat_interleave(per_pair)
+        self.edge_r, self.edge_s = pair_r.repeat_interleave(per_pair), pair_s.repeat_interleave(per_pair)
         self.edge_p = torch.arange(per_pair).repeat(len(graph.pairs))
         # Index ranges: receivers of layer l are q[0:H], k[H:2H], v[2H:3H], then mlp.
         per_layer_r = 3 * self.n_heads + int(self.has_mlps)
