@@ -282,11 +282,14 @@ def run(
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the data the metrics use.")
 @click.option("--examples", default=500, show_default=True, type=EXAMPLES, help="Clean/corrupted examples.")
 @click.option("--model-dir", type=click.Path(exists=True, file_okay=False), help="Model directory.")
+@click.option(
+    "--positions", is_flag=True, help="The file scores each edge at each token position (as run --positions)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the RunResult as JSON.")
 @click.option("--out", type=OutPath(dir_okay=False, writable=True), help="Also write the RunResult JSON here.")
 def score(
     case: str, path: str, loader: str, fmt: str, name: str, seed: int, examples: int, model_dir: str | None,
-    as_json: bool, out: str | None,
+    positions: bool, as_json: bool, out: str | None,
 ) -> None:  # fmt: skip
     """Score edge or node scores made by any tool, in any language, with every metric.
 
@@ -299,7 +302,7 @@ def score(
     if out:
         _check_writable(out)
     options = {"model_dir": model_dir} if model_dir else None
-    result = score_file(case, path, loader, fmt, name, seed, examples, options)
+    result = score_file(case, path, loader, fmt, name, seed, examples, options, positions)
     if out:
         from interpbench.formats.atomic import write_json_atomic
 

@@ -238,14 +238,17 @@ def score_file(
     seed: int = 0,
     n_examples: int = DEFAULT_EXAMPLES,
     loader_options: dict | None = None,
+    positions: bool = False,
 ) -> RunResult:
     """Score a file of edge or node scores made by any tool (interpbench's ``Scores`` JSON, a
     MIB graph or auto-circuit prune scores) with every metric, as if a method called ``name``
-    had returned them."""
+    had returned them (per token position, when ``positions``: interpbench's JSON only)."""
     from interpbench.formats.files import read_scores
 
+    if positions and fmt not in ("auto", "interpbench"):
+        raise InterpbenchError(f"{fmt} scores have no token positions: score --positions files in interpbench's JSON")
     t0 = time.perf_counter()
-    task = make_task(case, loader, seed=seed, n_examples=n_examples, options=loader_options)
+    task = make_task(case, loader, seed=seed, n_examples=n_examples, options=loader_options, positions=positions)
     t1 = time.perf_counter()
     scores = check_coverage(read_scores(path, task.graph, fmt), task, f"the scores in {path}")
     t2 = time.perf_counter()

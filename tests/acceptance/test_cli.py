@@ -68,12 +68,21 @@ def test_run_json_is_a_valid_run_result():
     assert {"torch", "transformer-lens", "tracr-pypi"} <= set(result.versions)
 
 
-def test_run_with_positions_scores_each_edge_at_each_position():
-    proc = interpbench("run", "--case", "3", "--method", "acdc", "--positions", "--examples", "50", "--json")
+def test_run_with_positions_scores_each_edge_at_each_position(tmp_path):
+    scores = tmp_path / "scores.json"
+    proc = interpbench(
+        "run", "--case", "3", "--method", "acdc", "--positions", "--examples", "50", "--json",
+        "--export-scores", str(scores),
+    )  # fmt: skip
     result = RunResult.model_validate_json(proc.stdout)
     graph = ComputationalGraph(2, 1, positions=5)  # case 3's compiled model: 2 layers, 1 head, BOS + 4 tokens
     assert result.positions and {(e.sender, e.receiver) for e in result.scores.edges} == set(graph.edges)
     assert result.metrics["edge_auroc"] == 1.0  # ACDC finds where each edge is needed
+    # the exported per-position scores, scored again by `score --positions`; without it they fit no graph
+    again = interpbench("score", "--case", "3", "--scores", str(scores), "--positions", "--examples", "50", "--json")
+    assert RunResult.model_validate_json(again.stdout).metrics["edge_auroc"] == 1.0
+    refused = interpbench("score", "--case", "3", "--scores", str(scores), "--examples", "50", check=False)
+    assert refused.returncode != 0 and "must score every edge" in refused.stderr
 
 
 def test_run_table_and_set(tmp_path):
