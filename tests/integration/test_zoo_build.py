@@ -78,4 +78,40 @@ def test_an_uncertified_case_is_retried_with_the_next_rung_only_when_asked(priva
 
     monkeypatch.setattr(train_module, "train", fake_train)
     (retried,) = zoo_build.build([case], config, retry=True)
-    assert retried.action == "trained" and trained[0] == zoo_build.RETRIES[0]["strict_joint_share"]
+    assert (
+        retried.action == "trained"
+        and trained[0] == zoo_build.RETRIES["joint_strict_accuracy"][0]["strict_joint_share"]
+    )
+
+
+def test_a_case_that_misses_iia_climbs_the_iia_ladder(private_zoo, monkeypatch):
+    """IIA under the threshold: the next rung compresses the residual stream, the one after
+    it adds steps; the rung a model was trained with is read back from its meta."""
+    case = registry.get_case("33")
+    config = SIITConfig(max_steps=300)
+    zoo_build.build([case], config)
+    meta_file = private_zoo / "case-33" / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    meta["passed"], meta["metrics"]["iia"] = False, 0.9
+    meta_file.write_text(json.dumps(meta))
+    seen = []
+
+    def fake_train(case, cfg, work, **kwargs):
+        seen.append(cfg)
+        meta["hyperparameters"] = cfg.model_dump(mode="json")  # what the retry's install would record
+        meta_file.write_text(json.dumps(meta))
+
+        class Result:
+            passed, steps = False, cfg.max_steps
+
+        return Result()
+
+    import interpbench.siit.train as train_module
+
+    monkeypatch.setattr(train_module, "train", fake_train)
+    monkeypatch.setattr(zoo_build, "install", lambda *args, **kwargs: None)
+    for _ in range(3):
+        zoo_build.build([case], config, retry=True)
+    assert [(c.compress_resid, c.max_steps) for c in seen] == [(True, 300), (True, 12_000)]
+    (last,) = zoo_build.build([case], config, retry=True)
+    assert last.detail == "not certified after attempt 3 of 3"
