@@ -88,10 +88,10 @@ def install(source: Path, case_name: str, structure: str | None = None) -> Path:
 #: What a case that missed its certificate is trained with next, one rung per ``--retry``
 #: build, by what it missed. Joint strict accuracy (cases 44, 47 and 78 at 6,000 steps:
 #: 0.955-0.990): more strict samples resample every unmapped node at once. IIA (case 59,
-#: the sort with a SelectorWidth count: its counting head's IIA 0.44 after 6,000 steps at
-#: InterpBench's default size, d_head-compressed, d_model 200): a compressed residual
-#: stream, as InterpBench sizes the sorts of cases 9 and 22 (case 59: IIA 0.97 at 1,000
-#: steps, d_model 72), then more steps.
+#: the sort with a SelectorWidth count: IIA 0.86, its counting head's 0.44, after 6,000
+#: steps at InterpBench's default size, d_head-compressed, d_model 200): a compressed
+#: residual stream, as InterpBench sizes the sorts of cases 9 and 22 (case 59: IIA 0.97
+#: at 1,000 steps, d_model 72), then more steps.
 RETRIES: dict[str, tuple[dict, ...]] = {
     "joint_strict_accuracy": (
         {"strict_joint_share": 0.5, "max_steps": 12_000},
