@@ -80,9 +80,8 @@ def acdc(task: DiscoveryTask, thresholds: list[float], metric, ablation: Ablatio
         for r in reversed(range(engine.R)):
             todo: list[list[int]] = []
             for t in range(T):
-                present[t, r, :, ~_reaches_output(graph, present[t], r, engine.causal)] = (
-                    0.0  # ACDC never visits a node cut off
-                )
+                cut_off = ~_reaches_output(graph, present[t], r, engine.causal)
+                present[t, r, :, cut_off] = 0.0  # ACDC never visits a node cut off from the output
                 todo.append([i for i in reversed(range(engine.S * P)) if masks[t, r, i] > 0])
             while any(todo):
                 # Each pass tries, per threshold, a tree of bets on how the next edges go,
@@ -107,16 +106,8 @@ def acdc(task: DiscoveryTask, thresholds: list[float], metric, ablation: Ablatio
                     n_decided[t] += depth + 1
                     masks[t, r, removed] = 0.0
                     todo[t] = todo[t][depth + 1 :]
-    kept = []
-    for t in range(T):
-        kept.append(
-            set(
-                (engine.per_edge(present[t] if engine.positions else present[t, ..., 0]) > 0)
-                .nonzero()
-                .flatten()
-                .tolist()
-            )
-        )
+    per_pair = present if engine.positions else present[..., 0]
+    kept = [set((engine.per_edge(per_pair[t]) > 0).nonzero().flatten().tolist()) for t in range(T)]
     return kept, passes
 
 
@@ -181,12 +172,10 @@ def _reaches_output(graph, mask, r: int, causal: bool = True):
         kind_matches = sender.kind == ("head" if receiver.kind in "qkv" else "mlp")
         if kind_matches and (sender.layer, sender.head) == own:
             reaches = (mask[:, s] > 0).any(0)
-            if receiver.kind in "kv":  # queries at p and later (causal), or anywhere
-                reaches = (
-                    reaches.flip(0).int().cummax(0).values.flip(0).bool()
-                    if causal
-                    else reaches.any().expand_as(reaches)
-                )
+            if receiver.kind in "kv" and causal:  # through the queries at p and later
+                reaches = reaches.flip(0).int().cummax(0).values.flip(0).bool()
+            elif receiver.kind in "kv":  # through every query
+                reaches = reaches.any().expand_as(reaches)
             return reaches
     return torch.zeros(mask.shape[-1], dtype=torch.bool)
 
