@@ -234,8 +234,8 @@ def run_eap_ig_activations(task: DiscoveryTask, config: EAPIGActivationsConfig) 
     delta = clean - ablated
     groups = node_groups(task)
     per_position = engine.positions is not None
-    # [R, S, B] ([R, S, P, B] per position), filled node by node
-    own_node = clean.new_zeros(engine.R, engine.S, *clean.shape[2:3] * per_position, clean.shape[1])
+    pairs = (engine.R, engine.S, engine.positions) if per_position else (engine.R, engine.S)
+    own_node = clean.new_zeros(*pairs, clean.shape[1])  # [R, S, B] ([R, S, P, B]), filled node by node
     total = None
     for group in groups:
         summed = None

@@ -38,7 +38,7 @@ def importances(task: DiscoveryTask) -> list[float]:
     engine = task.engine
     outputs = engine.clean_out  # [S, B, P, D]
     per_position = engine.positions is not None
-    scores = torch.zeros(engine.R, engine.S, *outputs.shape[2:3] * per_position)
+    scores = torch.zeros((engine.R, engine.S, engine.positions) if per_position else (engine.R, engine.S))
     with torch.no_grad():
         for r in range(engine.R):
             senders = engine.valid[r].nonzero()[:, 0]
