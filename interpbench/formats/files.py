@@ -21,7 +21,7 @@ from interpbench.formats.auto_circuit import (
 )
 from interpbench.formats.mib import MIBGraph, read_mib, write_mib
 from interpbench.formats.model_files import read_regular
-from interpbench.graph import ComputationalGraph
+from interpbench.graph import ComputationalGraph, position_of
 from interpbench.schemas import Scores, validation_summary
 
 ScoresFormat = Literal["interpbench", "mib", "auto-circuit"]
@@ -141,6 +141,8 @@ def read_scores(path: str | Path, graph: ComputationalGraph, fmt: str = "auto") 
 def graph_of(scores: Scores) -> ComputationalGraph:
     """The graph that edge ``scores`` of every edge cover (layers, heads, MLPs read off the names)."""
     names = [n for e in scores.edges for n in (e.sender, e.receiver)]
+    if any(position_of(n)[1] is not None for n in names):
+        raise InterpbenchError("these scores are per token position, which only interpbench's Scores JSON holds")
     layers = [int(m[1]) for n in names if (m := re.match(r"^blocks\.(\d+)\.", n))]
     heads = [int(m[1]) for n in names if (m := re.search(r"\[(\d+)\]$", n))]
     graph = ComputationalGraph(max(layers) + 1, max(heads) + 1, has_mlps=any(n.endswith("hook_mlp_out") for n in names))

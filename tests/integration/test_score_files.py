@@ -133,6 +133,17 @@ def test_read_and_write_agree_on_our_format(tmp_path):
     assert read_scores(path, graph) == scores
 
 
+@pytest.mark.parametrize("fmt, file", [("interpbench", "s.json"), ("mib", "g.json"), ("auto-circuit", "p.safetensors")])
+def test_per_position_scores_are_written_only_where_positions_fit(tmp_path, fmt, file):
+    graph = ComputationalGraph(2, 4, positions=3)
+    scores = scores_on(graph)
+    if fmt == "interpbench":
+        assert read_scores(write_scores(scores, tmp_path / file, fmt), graph) == scores
+    else:
+        with pytest.raises(InterpbenchError, match="per token position"):
+            write_scores(scores, tmp_path / file, fmt)
+
+
 # --- auto-circuit's prune scores ---------------------------------------------------------
 
 
