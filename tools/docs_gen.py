@@ -126,7 +126,8 @@ def render_zoo() -> str:
     """The zoo: every compilable case, its model's certificate and training figures, and each
     model's node-effects table (from the evaluation recorded when the model was certified)."""
     from interpbench import registry
-    from interpbench.siit import zoo
+    from interpbench.siit import zoo, zoo_build
+    from interpbench.siit.config import SIITConfig
     from interpbench.siit.evaluate import EvalResult
     from interpbench.siit.store import read_meta
 
@@ -140,6 +141,14 @@ def render_zoo() -> str:
     def num(v) -> str:
         return "n/a" if v is None else f"{v:.4f}"
 
+    defaults = SIITConfig().model_dump(mode="json")
+    rung_keys = sorted({k for ladder in zoo_build.RETRIES.values() for rung in ladder for k in rung})
+
+    def retried_with(case: str) -> str:
+        """The retry-rung settings a model was trained with (empty: the defaults)."""
+        recorded = read_meta(zoo.zoo_dir(case)).get("hyperparameters", {})
+        return ", ".join(f"{k}={recorded[k]}" for k in rung_keys if recorded.get(k, defaults[k]) != defaults[k])
+
     lines = [
         "# The model zoo",
         "",
@@ -150,15 +159,17 @@ def render_zoo() -> str:
         "A model is **certified** when, on its own validation pairs, accuracy, IIA and strict accuracy",
         "reach 99.5 % and the **joint strict accuracy** (every unmapped node resample-ablated at once, as a",
         "discovery method ablates them; over positions) reaches 99 %. Uncertified models are listed with",
-        "their numbers and served by no loader. The `trivial` column is InterpBench's flag.",
+        "their numbers and served by no loader. The `trivial` column is InterpBench's flag; `retry settings`",
+        "names what a model that missed its certificate was trained again with (`interpbench zoo build",
+        "--retry`, [siit.md](siit.md)).",
         "",
         f"**{len(certified)} of {len(compilable)} compilable cases have a certified model**; "
         f"{len(entries) - len(certified)} trained but not certified; {len(missing)} not trained yet. "
         f"Weights: {size / 2**20:.1f} MiB in all.",
         "",
         "| case | certified | accuracy | IIA | strict | joint strict (positions) | joint strict (sequences) "
-        "| steps | training s | LL layers×heads×d_model | trivial | size |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| steps | training s | LL layers×heads×d_model | trivial | size | retry settings |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for e in entries:
         shape = "×".join(str(e["shape"][k]) for k in ("n_layers", "n_heads", "d_model"))
@@ -166,7 +177,7 @@ def render_zoo() -> str:
             f"| {e['case']} | {'yes' if e['passed'] else '**no**'} | {num(e['accuracy'])} | {num(e['iia'])} "
             f"| {num(e['strict_accuracy'])} | {num(e['joint_strict_accuracy'])} | {num(e['joint_strict_sequences'])} "
             f"| {e['steps']} | {e['train_seconds']:.0f} | {shape} | {'yes' if e['trivial'] else ''} "
-            f"| {e['size_bytes'] / 1024:.0f} KiB |"
+            f"| {e['size_bytes'] / 1024:.0f} KiB | {retried_with(e['case'])} |"
         )
     seconds = sorted(e["train_seconds"] for e in entries)
     if seconds:
