@@ -233,8 +233,9 @@ def run_eap_ig_activations(task: DiscoveryTask, config: EAPIGActivationsConfig) 
     ablated = engine.ablated_outputs(ablation).expand_as(clean)
     delta = clean - ablated
     groups = node_groups(task)
-    per_position = engine.positions is not None
-    pairs = (engine.R, engine.S, engine.positions) if per_position else (engine.R, engine.S)
+    P = engine.positions
+    per_position = P is not None
+    pairs = (engine.R, engine.S, P) if P is not None else (engine.R, engine.S)
     own_node = clean.new_zeros(*pairs, clean.shape[1])  # [R, S, B] ([R, S, P, B]), filled node by node
     total = None
     for group in groups:

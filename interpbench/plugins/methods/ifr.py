@@ -37,8 +37,9 @@ def importances(task: DiscoveryTask) -> list[float]:
 
     engine = task.engine
     outputs = engine.clean_out  # [S, B, P, D]
-    per_position = engine.positions is not None
-    scores = torch.zeros((engine.R, engine.S, engine.positions) if per_position else (engine.R, engine.S))
+    P = engine.positions
+    per_position = P is not None
+    scores = torch.zeros((engine.R, engine.S, P) if P is not None else (engine.R, engine.S))
     with torch.no_grad():
         for r in range(engine.R):
             senders = engine.valid[r].nonzero()[:, 0]
