@@ -251,8 +251,11 @@ class PatchingEngine:
     def _run_differentiable(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
         base, _ = self._ablation(ablation)
         embeddings = [out[None].expand(len(mask), *out.shape) for out in self.clean_out[:2]]
-        valid = self.valid if mask.dim() == 3 else self.valid[..., None]
-        return self._unembed(self._layers(Pass(mask * valid, base, embeddings, self.ablated_outputs(ablation))))
+        return self._unembed(self._layers(Pass(self._on_graph(mask), base, embeddings, self.ablated_outputs(ablation))))
+
+    def _on_graph(self, mask: torch.Tensor) -> torch.Tensor:
+        """``mask`` [C, R, S] or [C, R, S, P] with the pairs the graph lacks zeroed."""
+        return mask * self.valid.view(*self.valid.shape, *[1] * (mask.dim() - 3))
 
     def _run_shared(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
         """Logits [C, B, P, V] of C circuits, computing each distinct activation once.
@@ -266,9 +269,9 @@ class PatchingEngine:
         carries to the logits. The circuits of a threshold sweep differ in few edges, so
         most of their activations are shared.
         """
-        mask = mask * (self.valid if mask.dim() == 3 else self.valid[..., None])
+        mask = self._on_graph(mask)
         C, H = mask.shape[0], self.n_heads
-        needed = self._needed_receivers((mask != 0) if mask.dim() == 3 else (mask != 0).any(-1))
+        needed = self._needed_receivers((mask != 0).view(*mask.shape[:3], -1).any(-1))  # at any position
         store = self._store(ablation, self.R + self.S + C * (self.S - 2))  # embeddings are never recomputed
         state = SharedPass(mask, self.valid, store, self.ablated_outputs(ablation))
         for layer, block in enumerate(self.model.blocks):

@@ -75,7 +75,9 @@ def test_run_with_positions_scores_each_edge_at_each_position(tmp_path):
         "--export-scores", str(scores),
     )  # fmt: skip
     result = RunResult.model_validate_json(proc.stdout)
-    graph = ComputationalGraph(2, 1, positions=5)  # case 3's compiled model: 2 layers, 1 head, BOS + 4 tokens
+    from interpbench.runner import make_task
+
+    graph = make_task("3", "tracr", n_examples=2, positions=True).graph  # case 3's compiled model, every position
     assert result.positions and {(e.sender, e.receiver) for e in result.scores.edges} == set(graph.edges)
     assert result.metrics["edge_auroc"] == 1.0  # ACDC finds where each edge is needed
     # the exported per-position scores, scored again by `score --positions`; without it they fit no graph
