@@ -105,6 +105,12 @@ def _json_format(data: Any) -> str:
     return "interpbench"
 
 
+def _has_positions(fmt: str, graph: ComputationalGraph) -> None:
+    """Only interpbench's JSON scores edges per token position."""
+    if graph.positions:
+        raise InterpbenchError(f"{fmt} scores have no token positions: score --positions files in interpbench's JSON")
+
+
 def read_scores(path: str | Path, graph: ComputationalGraph, fmt: str = "auto") -> Scores:
     """The ``Scores`` in a file: interpbench's ``Scores`` JSON, a MIB graph, or auto-circuit
     prune scores (a safetensors or ``torch.save`` file, or their JSON). ``auto`` tells them
@@ -114,6 +120,8 @@ def read_scores(path: str | Path, graph: ComputationalGraph, fmt: str = "auto") 
     if container is not None and fmt not in ("auto", "auto-circuit"):
         raise InterpbenchError(f"{path}: a {container} file, not {fmt} JSON")
     try:
+        if container is not None:
+            _has_positions("auto-circuit", graph)
         if container == "torch.save":
             return read_prune_scores(*_torch_load(raw, path), graph)
         if container == "safetensors":
@@ -125,6 +133,8 @@ def read_scores(path: str | Path, graph: ComputationalGraph, fmt: str = "auto") 
             raise InterpbenchError(f"{path}: not JSON{also} ({e})") from None
         if fmt == "auto":
             fmt = _json_format(data)
+        if fmt != "interpbench":
+            _has_positions(fmt, graph)
         if fmt == "mib":
             return read_mib(MIBGraph.model_validate(data), graph)
         if fmt == "auto-circuit":

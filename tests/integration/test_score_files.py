@@ -142,6 +142,12 @@ def test_per_position_scores_are_written_only_where_positions_fit(tmp_path, fmt,
     else:
         with pytest.raises(InterpbenchError, match="per token position"):
             write_scores(scores, tmp_path / file, fmt)
+        # a pair-level file of that format, read onto the positional graph (its format
+        # told by content or named), is refused for what it lacks
+        path = write_scores(scores_on(ComputationalGraph(2, 4)), tmp_path / file, fmt)
+        for named in ("auto", fmt):
+            with pytest.raises(InterpbenchError, match=f"{file}: {fmt} scores have no token positions"):
+                read_scores(path, graph, named)
 
 
 # --- auto-circuit's prune scores ---------------------------------------------------------
