@@ -3,13 +3,15 @@
     python benchmarks/zoo_times.py results/zoo
 
 Reads every record (no run is repeated) and prints, per method variant, the runs, the
-summed load, method and metric seconds, and the slowest run. The wall time of the sweep
+summed load, method and metric seconds, and the slowest run; then what loading costs a
+run (the model read and the data drawn, in a sweep worker that has imported everything). The wall time of the sweep
 itself is what `interpbench sweep` took; this says which methods to make faster.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 
 def main(folder: str) -> None:
     totals: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0.0])
+    loads, total = [], 0.0
     for path in Path(folder).glob("*.json"):
         record = json.loads(path.read_text())
         if record.get("status") != "ok" or not record.get("timings"):
@@ -29,6 +32,8 @@ def main(folder: str) -> None:
         row[2] += t["method_seconds"]
         row[3] += t["metrics_seconds"]
         row[4] = max(row[4], t["method_seconds"])
+        loads.append(t["load_seconds"])
+        total += t["total_seconds"]
     print("| method | runs | load s | method s | metrics s | slowest run s |")
     print("|---|---|---|---|---|---|")
     for name, (n, load, method, metrics, slowest) in sorted(totals.items(), key=lambda kv: -kv[1][2]):
@@ -37,6 +42,11 @@ def main(folder: str) -> None:
         f"| all | {sum(r[0] for r in totals.values())} | {sum(r[1] for r in totals.values()):.0f} "
         f"| {sum(r[2] for r in totals.values()):.0f} | {sum(r[3] for r in totals.values()):.0f} | |"
     )
+    if loads:
+        print(
+            f"\nLoading: median {statistics.median(loads) * 1000:.0f} ms per run, {sum(loads) / total:.1%} of the "
+            f"runs' time ({sum(loads):.0f} of {total:.0f} s); slowest {max(loads):.1f} s."
+        )
 
 
 if __name__ == "__main__":

@@ -207,7 +207,9 @@ class PatchingEngine:
         pos = m.pos_embed.W_pos[: tokens.shape[1]].expand_as(embed)
         return embed, pos
 
-    def run(self, mask: torch.Tensor, ablation: Ablation = "resample", memory_mb: int = 512) -> torch.Tensor:
+    def run(
+        self, mask: torch.Tensor, ablation: Ablation = "resample", memory_mb: int = 512, reduce=None
+    ) -> torch.Tensor:
         """Logits [C, B, P, V] of the model with edges ablated where ``mask`` is 0.
 
         ``mask`` is dense [C, R, S] (``edge_mask``/``node_mask``) with values in [0, 1],
@@ -216,12 +218,17 @@ class PatchingEngine:
         grad; otherwise every distinct node activation is computed once for all circuits
         (``_run_shared``), in chunks of circuits small enough that no activation store
         exceeds ``memory_mb``.
+
+        ``reduce`` (a metric: logits [k, B, P, V] -> [k, ...]) is applied to the logits of
+        a few circuits at a time, and its values are returned instead: the logits of all
+        circuits are never held at once (at GPT-2's vocabulary, 100 MB per circuit).
         """
+        reduce = reduce or (lambda logits: logits)
         if mask.requires_grad:
-            return self._run_differentiable(mask, ablation)
+            return reduce(self._run_differentiable(mask, ablation))
         if not len(mask):
             B, P = self.clean.shape
-            return torch.empty(0, B, P, self.model.cfg.d_vocab_out)
+            return reduce(torch.empty(0, B, P, self.model.cfg.d_vocab_out))
         with torch.no_grad():
             unique, inverse = torch.unique(mask.flatten(1), dim=0, return_inverse=True)
             unique = unique.view(-1, *mask.shape[1:])
@@ -229,10 +236,10 @@ class PatchingEngine:
             chunk = max(1, (memory_mb << 20) // per_circuit)
             self.node_evaluations = 0
             # torch.unique sorts the circuits, so a chunk holds similar ones (more sharing).
-            logits = torch.cat(
-                [self._run_shared(unique[i : i + chunk], ablation) for i in range(0, len(unique), chunk)]
+            out = torch.cat(
+                [self._run_shared(unique[i : i + chunk], ablation, reduce) for i in range(0, len(unique), chunk)]
             )
-            return logits[inverse]
+            return out[inverse]
 
     def run_nodes(self, kept_nodes: torch.Tensor, ablation: Ablation = "resample") -> torch.Tensor:
         """Logits [C, B, P, V] with node n's outputs ablated where ``kept_nodes[:, n]`` is 0
@@ -257,8 +264,9 @@ class PatchingEngine:
         """``mask`` [C, R, S] or [C, R, S, P] with the pairs the graph lacks zeroed."""
         return mask * self.valid.view(*self.valid.shape, *[1] * (mask.dim() - 3))
 
-    def _run_shared(self, mask: torch.Tensor, ablation: Ablation) -> torch.Tensor:
-        """Logits [C, B, P, V] of C circuits, computing each distinct activation once.
+    def _run_shared(self, mask: torch.Tensor, ablation: Ablation, reduce) -> torch.Tensor:
+        """``reduce`` of the logits [C, B, P, V] of C circuits, computing each distinct
+        activation once.
 
         A node's output in a circuit is fixed by its input edges' mask values and by
         which version of each kept sender's output those edges carry. Versions are rows
@@ -284,9 +292,11 @@ class PatchingEngine:
                 state.compute(needed, mlp_in, mlp_out, lambda x, _: self._mlp(block, x[:, 0]))
         out = torch.tensor([[self.R - 1]])
         circuits, _ = state.distinct(needed, out, None)
-        logits = [self._logits(state.inputs(c, out.expand(len(c), 1))[:, 0]) for c in circuits.split(state.chunk)]
+        values = [
+            reduce(self._logits(state.inputs(c, out.expand(len(c), 1))[:, 0])) for c in circuits.split(state.chunk)
+        ]
         self.node_evaluations += state.n_rows - self.R - self.S
-        return torch.cat(logits)[state.inverse]
+        return torch.cat(values)[state.inverse]
 
     def _store(self, ablation: Ablation, n_rows: int) -> torch.Tensor:
         """Rows [n_rows, B, P, D] for ``SharedPass``, the first R + S holding this

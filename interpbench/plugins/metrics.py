@@ -221,7 +221,7 @@ def faithfulness(scores: Scores, task: DiscoveryTask) -> MetricOutput:
         kept = torch.tensor([[n in chosen for n in graph.nodes]], dtype=torch.float)
         mask = engine.node_mask(torch.cat([kept, torch.zeros_like(kept)]))
     with torch.no_grad():
-        circuit_metric, empty_metric = task.metric(engine.run(mask, "resample")).tolist()
+        circuit_metric, empty_metric = engine.run(mask, "resample", reduce=task.metric).tolist()
     value = 1.0 - circuit_metric / empty_metric if empty_metric > 0 else None
     return MetricOutput(values={"circuit_metric": circuit_metric, "empty_metric": empty_metric, "faithfulness": value})
 
@@ -242,8 +242,8 @@ def mib_faithfulness(scores: Scores, task: DiscoveryTask) -> MetricOutput:
     kept = torch.tensor([[k in circuit for k in keys] for circuit in top_circuits(fine)], dtype=torch.float)
     engine = task.engine
     with torch.no_grad():
-        *circuits, empty = task.metric(engine.run(engine.edge_mask(torch.cat([kept, torch.zeros(1, len(keys))])),
-                                                  task.ablation("auto"))).tolist()  # fmt: skip
+        with_empty = engine.edge_mask(torch.cat([kept, torch.zeros(1, len(keys))]))
+        *circuits, empty = engine.run(with_empty, task.ablation("auto"), reduce=task.metric).tolist()
     if empty <= 0:  # ablating everything changes nothing: no faithfulness to measure
         return MetricOutput()
     f = [(m - empty) / (0.0 - empty) + 0.0 for m in circuits]  # + 0.0: no -0.0

@@ -21,6 +21,8 @@ receiver is visited at the positions where its node still reaches the output.
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
@@ -57,10 +59,13 @@ def _metric(task: DiscoveryTask, name: str):
     return (kl_from_baseline if name == "kl" else l2_from_baseline)(task.clean_logits)
 
 
-def acdc(task: DiscoveryTask, thresholds: list[float], metric, ablation: Ablation) -> tuple[list[set[int]], int]:
+def acdc(
+    task: DiscoveryTask, thresholds: list[float], metric, ablation: Ablation, receivers: int | None = None
+) -> tuple[list[set[int]], int]:
     """The edges (indices into ``task.graph.edges``) ACDC keeps at each threshold, and
     the number of batched passes made. The thresholds run in lockstep: one pass tries
-    candidates for all of them."""
+    candidates for all of them. ``receivers`` stops after visiting that many (the first
+    from the output; benchmarks time the start of a run too long to finish)."""
     import torch
 
     engine, graph = task.engine, task.graph
@@ -70,14 +75,15 @@ def acdc(task: DiscoveryTask, thresholds: list[float], metric, ablation: Ablatio
     present = engine.valid[None, :, :, None].repeat(T, 1, 1, P)
     masks = present.view(T, engine.R, engine.S * P)
 
-    def run(circuits):
-        return engine.run(circuits.view(-1, engine.R, engine.S, P) if engine.positions else circuits, ablation)
+    def values_of(circuits):
+        circuits = circuits.view(-1, engine.R, engine.S, P) if engine.positions else circuits
+        return engine.run(circuits, ablation, reduce=metric)
 
-    passes = 0
+    passes, cost = 0, PassCost()
     n_kept, n_decided = [0] * T, [0] * T  # per threshold, over the receivers visited so far
     with torch.no_grad():
-        current = metric(run(masks[:1])).repeat(T)  # the full model, for every t
-        for r in reversed(range(engine.R)):
+        current = values_of(masks[:1]).repeat(T)  # the full model, for every t
+        for r in list(reversed(range(engine.R)))[:receivers]:
             todo: list[list[int]] = []
             for t in range(T):
                 cut_off = ~_reaches_output(graph, present[t], r, engine.causal)
@@ -87,9 +93,12 @@ def acdc(task: DiscoveryTask, thresholds: list[float], metric, ablation: Ablatio
                 # Each pass tries, per threshold, a tree of bets on how the next edges go,
                 # the likeliest first (by how its edges went so far): exact ACDC is read
                 # down the tree for as long as it holds the path ACDC takes.
-                trees = [_tree(len(todo[t]), (n_kept[t] + 1) / (n_decided[t] + 2)) for t in range(T)]
+                trees = _trees([len(edges) for edges in todo], [(k + 1) / (d + 2) for k, d in zip(n_kept, n_decided)],
+                               cost.overhead_in_circuits())  # fmt: skip
                 candidates, owners = _candidates(masks, r, todo, trees)
-                values = metric(run(candidates))
+                started = time.perf_counter()
+                values = values_of(candidates)
+                cost.add(len(candidates), time.perf_counter() - started)
                 passes += 1
                 for t, first in owners.items():
                     node, removed = 0, []
@@ -111,28 +120,65 @@ def acdc(task: DiscoveryTask, thresholds: list[float], metric, ablation: Ablatio
     return kept, passes
 
 
-#: A candidate is tried when at least this likely to be needed: lower wastes work on
-#: circuits ACDC never reaches, higher makes more passes (tests/benchmarks: bench_scale.py).
-CUTOFF = 0.25
+class PassCost:
+    """What a batched pass costs, fitted to the last passes: seconds = overhead +
+    per_circuit * circuits (least squares). Their ratio, a pass's overhead counted in
+    circuits, is how much a pass is worth filling with bets: on a small model a pass is
+    mostly fixed cost, on a GPT-2-sized one each circuit (its unembedding) dwarfs it."""
+
+    def __init__(self, window: int = 16, prior: float = 8.0):
+        self.samples: deque[tuple[int, float]] = deque(maxlen=window)
+        self.prior = prior  # before the passes tell: about what a small model's pass is worth
+
+    def add(self, circuits: int, seconds: float) -> None:
+        self.samples.append((circuits, seconds))
+
+    def overhead_in_circuits(self) -> float:
+        n = [float(c) for c, _ in self.samples]
+        if len(set(n)) < 2:
+            return self.prior
+        t = [s for _, s in self.samples]
+        mean_n, mean_t = sum(n) / len(n), sum(t) / len(t)
+        slope = sum((a - mean_n) * (b - mean_t) for a, b in zip(n, t)) / sum((a - mean_n) ** 2 for a in n)
+        if slope <= 0:  # circuits cost nothing measurable: a pass is all overhead
+            return MAX_BETS
+        return min(MAX_BETS, max(0.0, mean_t - slope * mean_n) / slope)
 
 
-def _tree(n: int, p_kept: float, cutoff: float = CUTOFF) -> list[tuple[int, dict[bool, int | None]]]:
-    """Which decisions a pass tries for n edges left: a tree grown best first by
-    probability, each node (the edge it tests, by depth; its child per outcome, True =
-    kept) a candidate circuit, every node at least ``cutoff`` likely to be on ACDC's path."""
+#: At most this many circuits' worth of overhead is assumed per pass (bets beyond it
+#: waste work on circuits ACDC never reaches).
+MAX_BETS = 64.0
+
+
+def _trees(todo: list[int], p_kept: list[float], overhead: float) -> list[list[tuple[int, dict[bool, int | None]]]]:
+    """Which decisions a pass tries, per threshold with ``todo[t]`` edges left: trees of
+    bets (each node the edge it tests, by depth, and its child per outcome, True = kept;
+    each a candidate circuit), grown best first by how likely a node is to be on ACDC's
+    path (``p_kept[t]``: how its edges went so far) over all thresholds together. A node
+    is one decision when on the path; it is added while it lowers the expected cost per
+    decision, (overhead + circuits) / expected decisions, the pass's overhead counted in
+    circuits (``PassCost``). Every threshold with edges left tries its next edge."""
     import heapq
 
-    nodes: list[tuple[int, dict[bool, int | None]]] = []
-    frontier = [(-1.0, 0, -1, False)]  # (-probability, depth, parent, outcome from the parent)
-    while frontier and (not nodes or -frontier[0][0] >= cutoff):
-        negative_p, depth, parent, outcome = heapq.heappop(frontier)
-        nodes.append((depth, {True: None, False: None}))
+    trees: list[list[tuple[int, dict[bool, int | None]]]] = [[] for _ in todo]
+    frontier = [(-1.0, t, 0, -1, False) for t, n in enumerate(todo) if n]  # (-p, threshold, depth, parent, outcome)
+    heapq.heapify(frontier)
+    circuits, decisions = 0, 0.0
+    while frontier:
+        negative_p, t, depth, parent, outcome = frontier[0]
+        p = -negative_p
+        if p < 1.0 and p * (overhead + circuits) <= decisions:  # it would not pay for itself
+            break
+        heapq.heappop(frontier)
+        tree = trees[t]
+        tree.append((depth, {True: None, False: None}))
         if parent >= 0:
-            nodes[parent][1][outcome] = len(nodes) - 1
-        if depth + 1 < n:
-            for kept, p in ((True, p_kept), (False, 1 - p_kept)):
-                heapq.heappush(frontier, (negative_p * p, depth + 1, len(nodes) - 1, kept))
-    return nodes
+            tree[parent][1][outcome] = len(tree) - 1
+        circuits, decisions = circuits + 1, decisions + p
+        if depth + 1 < todo[t]:
+            for kept, q in ((True, p_kept[t]), (False, 1 - p_kept[t])):
+                heapq.heappush(frontier, (-p * q, t, depth + 1, len(tree) - 1, kept))
+    return trees
 
 
 def _candidates(masks, r: int, todo: list[list[int]], trees):

@@ -44,7 +44,7 @@ def single_edge_effects(task: DiscoveryTask, ablation, memory_mb: int = 256) -> 
         for start in range(0, E, batch):
             kept = torch.ones(min(batch, E - start), E)
             kept[torch.arange(len(kept)), torch.arange(start, start + len(kept))] = 0.0
-            effects += task.metric(engine.run(engine.edge_mask(kept), ablation)).tolist()
+            effects += engine.run(engine.edge_mask(kept), ablation, reduce=task.metric).tolist()
     return effects
 
 

@@ -32,7 +32,7 @@ def node_effects(task: DiscoveryTask, ablation: Ablation) -> dict[str, float]:
     n = len(task.graph.nodes)
     kept = 1.0 - torch.eye(n)  # circuit i lacks node i
     with torch.no_grad():
-        values = task.metric(task.engine.run(task.engine.node_mask(kept), ablation))
+        values = task.engine.run(task.engine.node_mask(kept), ablation, reduce=task.metric)
     return dict(zip(task.graph.nodes, values.tolist()))
 
 
