@@ -67,3 +67,19 @@ def test_lockstep_acdc_keeps_what_textbook_acdc_keeps(seed, positions):
     for threshold, ours in zip(thresholds, kept):
         assert ours == textbook_acdc(task, threshold, metric), f"threshold {threshold}"
     assert passes < len(task.graph.edges)  # batched: fewer passes than edges
+
+
+def test_bets_follow_what_a_pass_costs():
+    from interpbench.plugins.methods.acdc import PassCost, _trees
+
+    cost = PassCost()
+    for circuits in (1, 4, 8, 2, 6):  # 50 ms a pass plus 5 ms a circuit
+        cost.add(circuits, 0.050 + 0.005 * circuits)
+    assert cost.overhead_in_circuits() == pytest.approx(10.0)
+    # each circuit costs all (a GPT-2-sized unembedding): one bet per threshold with edges left, as textbook ACDC
+    assert [len(tree) for tree in _trees([5, 0, 3], [0.5, 0.5, 0.5], overhead=0.0)] == [1, 0, 1]
+    # a pass that is mostly overhead: a tree of several bets, the likelier path deeper
+    tree = _trees([20], [0.1], overhead=10.0)[0]
+    depth_of_removals = max(depth for depth, _ in tree)
+    assert len(tree) > 3 and depth_of_removals >= 3
+    assert len(tree) < len(_trees([20], [0.1], overhead=40.0)[0])

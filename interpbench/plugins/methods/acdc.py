@@ -5,13 +5,13 @@ the edge is removed for good when the validation metric moves by less than the
 threshold; the metric of the current circuit is then updated. A receiver whose node
 no longer reaches the output is dropped with all its inputs, as ACDC never visits it.
 
-Speed without changing the algorithm: the edges still to try into a receiver are
-evaluated in one batched pass as a chain of circuits with the first 1, 2, 3, ...
-of them removed. While removals are accepted, each chain entry is exactly the
-circuit ACDC tests next; at the first rejection the rest of the chain is discarded
-and a new chain starts from the circuit as it now is. So a receiver costs one pass
-plus one per edge kept, and circuits are sparse. All thresholds of the sweep run in
-lockstep in the same passes, and the candidates of a pass share every activation
+Speed without changing the algorithm: a batched pass tries a tree of bets on how the
+next edges into a receiver go, each node the circuit ACDC tests next if the decisions
+on its path come true; the decisions are read down the tree for as long as it holds
+ACDC's path. How many bets a pass makes follows what a pass costs (``PassCost``): many
+where a pass is mostly fixed overhead (small models), one per threshold where each
+circuit's arithmetic dominates (a GPT-2-sized unembedding). All thresholds of the sweep
+run in lockstep in the same passes, and the candidates of a pass share every activation
 upstream of the receiver (the engine computes each distinct one once).
 
 The ROC comes from a sweep of thresholds, as InterpBench computes it. On a graph with
