@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property, partial
 from typing import Literal
 
@@ -208,7 +209,11 @@ class PatchingEngine:
         return embed, pos
 
     def run(
-        self, mask: torch.Tensor, ablation: Ablation = "resample", memory_mb: int = 512, reduce=None
+        self,
+        mask: torch.Tensor,
+        ablation: Ablation = "resample",
+        memory_mb: int = 512,
+        reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Logits [C, B, P, V] of the model with edges ablated where ``mask`` is 0.
 
@@ -264,7 +269,9 @@ class PatchingEngine:
         """``mask`` [C, R, S] or [C, R, S, P] with the pairs the graph lacks zeroed."""
         return mask * self.valid.view(*self.valid.shape, *[1] * (mask.dim() - 3))
 
-    def _run_shared(self, mask: torch.Tensor, ablation: Ablation, reduce) -> torch.Tensor:
+    def _run_shared(
+        self, mask: torch.Tensor, ablation: Ablation, reduce: Callable[[torch.Tensor], torch.Tensor]
+    ) -> torch.Tensor:
         """``reduce`` of the logits [C, B, P, V] of C circuits, computing each distinct
         activation once.
 

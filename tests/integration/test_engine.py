@@ -87,6 +87,12 @@ def test_batched_equals_one_by_one_and_duplicates_are_free(task):
         assert torch.allclose(batched[i], single, atol=1e-5)
     tiny = engine.run(engine.edge_mask(kept), "resample", memory_mb=0)  # one circuit per chunk
     assert torch.allclose(tiny, batched, atol=1e-6)
+    # a metric reduced chunk by chunk (no circuit's logits kept) is the metric of the logits
+    for memory_mb in (512, 0):
+        reduced = engine.run(engine.edge_mask(kept), "resample", memory_mb=memory_mb, reduce=task.metric)
+        assert torch.allclose(reduced, task.metric(batched), atol=1e-6)
+    fractional = engine.edge_mask(kept * 0.5).requires_grad_()
+    assert torch.allclose(engine.run(fractional, reduce=task.metric), task.metric(engine.run(fractional)))
 
 
 def test_late_changes_reuse_the_clean_pass(task):
