@@ -227,8 +227,9 @@ def bench_acdc_start(size: str, receivers: int, threshold: float = 0.01) -> dict
     model = make_model(size)
     task = make_task(model)
     graph, L = task.graph, model.cfg.n_layers
-    visited = [graph.receivers[r] for r in reversed(range(len(graph.receivers)))][:receivers]
-    ours_visited = [i for i, (_, r) in enumerate(graph.edges) if r in {receiver.name for receiver in visited}]
+    visited = list(reversed(graph.receivers))[:receivers]
+    names = {receiver.name for receiver in visited}
+    ours_visited = {i for i, (_, r) in enumerate(graph.edges) if r in names}
     our_edges = len(ours_visited)
 
     reset(task)
@@ -265,7 +266,7 @@ def bench_acdc_start(size: str, receivers: int, threshold: float = 0.01) -> dict
     return dict(
         threshold=threshold, receivers=[r.name for r in visited], our_edges=our_edges, their_edges=their_edges,
         seconds=dict(ours=ours, auto_circuit=theirs), speedup=(theirs / their_edges) / (ours / our_edges),
-        our_passes=passes, kept=len(kept & set(ours_visited)), peak_rise_mb=peak, plain_forward_from_layer_s=from_layer,
+        our_passes=passes, kept=len(kept & ours_visited), peak_rise_mb=peak, plain_forward_from_layer_s=from_layer,
         auto_circuit_full_run_estimate_s=theirs_full, total_edges=len(graph.edges),
     )  # fmt: skip
 

@@ -245,8 +245,6 @@ def score_file(
     had returned them (per token position, when ``positions``: interpbench's JSON only)."""
     from interpbench.formats.files import read_scores
 
-    if positions and fmt not in ("auto", "interpbench"):
-        raise InterpbenchError(f"{fmt} scores have no token positions: score --positions files in interpbench's JSON")
     t0 = time.perf_counter()
     task = make_task(case, loader, seed=seed, n_examples=n_examples, options=loader_options, positions=positions)
     t1 = time.perf_counter()
