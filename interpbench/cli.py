@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from pathlib import Path
 from typing import Any, Iterable, cast
 
 import click
@@ -32,8 +34,8 @@ class Group(click.Group):
         except click.UsageError as e:  # a bad option: one line too, with where to look
             hint = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""
             raise OneLineUsageError(e.format_message() + hint) from None
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+        except KeyboardInterrupt as e:  # a training stopped by a signal says where its checkpoint is
+            click.echo(f"interrupted: {e}" if str(e) else "interrupted", err=True)
             sys.exit(130)
 
 
@@ -77,7 +79,6 @@ def _check_writable(path: str) -> None:
     """Refuse, in one line, an output path that cannot be written (under a regular file, in
     a folder we may not write): before the work whose result would be lost."""
     import os
-    from pathlib import Path
 
     target = Path(path)
     if target.exists() and target.is_dir():
@@ -488,8 +489,6 @@ def report(folder: str, fmt: str, metric: str, out: str | None) -> None:
     for line in skipped:
         click.echo(f"interpbench: skipped {line}", err=True)
     if out:
-        from pathlib import Path
-
         Path(out).write_text(text)
         click.echo(f"wrote {out}")
     else:
@@ -505,7 +504,6 @@ def rescore(folder: str) -> None:
     again. Each record is rewritten in place, atomically; one whose model or data have
     changed since it was made (its empty-circuit metric differs) is left as it is and named.
     """
-    from pathlib import Path
 
     from pydantic import ValidationError
     from tqdm import tqdm
@@ -653,7 +651,6 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
     threshold (99.5%) and the joint strict accuracy (every unmapped node resampled at
     once) 99%; a run that does not reach them says so and exits with 1.
     """
-    from pathlib import Path
 
     from tqdm import tqdm
 
@@ -676,22 +673,8 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
         raise InterpbenchError(f"nothing to resume in {folder}: no checkpoint.pt")
     bar = tqdm(total=config.max_steps, desc=f"SIIT case {case.name}", unit="step", file=sys.stderr, mininterval=0.5)
 
-    def progress(p) -> None:
-        bar.n = p.step
-        shown = {"loss": f"{p.loss['total']:.3g}"} if "total" in p.loss else {}  # the weighted total, as meta.json
-        if p.metrics is not None:
-            shown.update(
-                acc=f"{p.metrics.accuracy:.3f}",
-                iia=f"{p.metrics.iia:.3f}",
-                strict=f"{p.metrics.strict_accuracy:.3f}",
-                joint=f"{p.metrics.joint_strict_accuracy:.3f}",
-            )
-            if p.metrics.structure_accuracy is not None:
-                shown["structure"] = f"{p.metrics.structure_accuracy:.3f}"
-        bar.set_postfix(shown, refresh=True)
-
     try:
-        result = train_siit(case, config, folder, progress=progress, resume=resume)
+        result = train_siit(case, config, folder, progress=functools.partial(_show_training, bar), resume=resume)
     except ValueError as e:
         raise InterpbenchError(str(e)) from None
     finally:
@@ -713,6 +696,24 @@ def train(case_name: str, seed: int, settings: tuple[str, ...], out: str | None,
         )
     if not result.passed:
         sys.exit(1)
+
+
+def _show_training(bar, p) -> None:
+    """A SIIT progress callback: the step on ``bar``; the loss and metrics of the last evaluation beside it."""
+    bar.total = p.max_steps
+    bar.update(p.step - bar.n)  # redrawn at tqdm's pace (mininterval)
+    if p.metrics is None:
+        return
+    shown = {"loss": f"{p.loss['total']:.3g}"} if "total" in p.loss else {}  # the weighted total, as meta.json
+    shown.update(
+        acc=f"{p.metrics.accuracy:.3f}",
+        iia=f"{p.metrics.iia:.3f}",
+        strict=f"{p.metrics.strict_accuracy:.3f}",
+        joint=f"{p.metrics.joint_strict_accuracy:.3f}",
+    )
+    if p.metrics.structure_accuracy is not None:
+        shown["structure"] = f"{p.metrics.structure_accuracy:.3f}"
+    bar.set_postfix(shown, refresh=True)
 
 
 @cli.command("eval")
@@ -891,7 +892,13 @@ def zoo(ctx: click.Context, as_json: bool, hard: bool) -> None:
     "structures",
     help=f"Build the hard track for these structures (comma list, or all: {', '.join(TRACK)}) instead of the zoo.",
 )
-def zoo_build(cases_arg: str, settings: tuple[str, ...], retry: bool, structures: str | None) -> None:
+@click.option(
+    "--work",
+    type=OutPath(file_okay=False),
+    help="Folder for the trainings in progress (default: the cache's zoo-build/). One you keep, such as a "
+    "committed folder, lets a build resume on another machine.",
+)
+def zoo_build(cases_arg: str, settings: tuple[str, ...], retry: bool, structures: str | None, work: str | None) -> None:
     """Train and certify a model for every case into the zoo (cheapest case first).
 
     Resumable: a zoo model that meets the certificate is kept, one already tried with
@@ -913,7 +920,13 @@ def zoo_build(cases_arg: str, settings: tuple[str, ...], retry: bool, structures
         from interpbench.siit.hard import names as hard_names
 
         chosen = tuple(TRACK if structures == "all" else _names(structures, hard_names(), "structure"))
-    bar = tqdm(total=len(cases) * len(chosen), desc="zoo", unit="model", file=sys.stderr)
+    quiet = 1 if sys.stderr.isatty() else 60  # seconds between updates; a log file gets a line a minute
+    bar = tqdm(total=len(cases) * len(chosen), desc="zoo", unit="model", file=sys.stderr, mininterval=quiet)
+    steps = tqdm(desc="training", unit="step", file=sys.stderr, mininterval=quiet, leave=False)
+
+    def start(case: str, structure: str | None) -> None:
+        steps.reset()
+        steps.set_description(f"case {case}" + (f" ({structure})" if structure else ""))
 
     def done(o) -> None:
         bar.update(1)
@@ -922,8 +935,12 @@ def zoo_build(cases_arg: str, settings: tuple[str, ...], retry: bool, structures
         tqdm.write(f"{which}: {o.action}, {state} ({o.detail}; {o.seconds:.0f}s)", file=sys.stderr)
 
     try:
-        outcomes = build(cases, config, on_outcome=done, retry=retry, structures=chosen)
+        outcomes = build(
+            cases, config, on_outcome=done, retry=retry, structures=chosen, work=Path(work) if work else None,
+            progress=functools.partial(_show_training, steps), on_start=start,
+        )  # fmt: skip
     finally:
+        steps.close()
         bar.close()
     certified = sum(o.passed for o in outcomes)
     click.echo(

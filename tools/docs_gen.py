@@ -188,6 +188,21 @@ def render_zoo() -> str:
         lines += [f"- case {e['case']}: {zoo.shortfall(e)}" for e in failed]
     if missing:
         lines += ["", f"Not trained yet: {', '.join(missing)}."]
+    training = zoo_build.in_progress(Path(__file__).resolve().parents[1] / "zoo-work")
+    if training:
+        lines += [
+            "",
+            "In training, with checkpoints in `zoo-work/` (`interpbench zoo build --work zoo-work` goes on):",
+            "",
+        ]
+        for t in training:
+            last = t["last"]
+            scores = (
+                f"; IIA {last['iia']:.4f}, joint strict {last['joint_strict_accuracy']:.4f} at its last evaluation"
+                if last
+                else ""
+            )
+            lines.append(f"- case {t['case']}: step {t['step']:,} of {t['max_steps']:,}{scores}")
     lines += ["", "## Node effects", "", "In-circuit nodes must matter, out-of-circuit nodes must not.", ""]
     for e in entries:
         recorded = EvalResult.from_dict(read_meta(zoo.zoo_dir(e["case"]))["metrics"])

@@ -35,7 +35,9 @@ Everything random comes from one ``torch.Generator`` seeded with ``config.seed``
 (data from ``random.Random(seed)``), so a seed gives the same weights, and the
 checkpoint (weights, optimiser, step, generator state, best state, history), written
 atomically every ``checkpoint_every`` steps, lets ``train(..., resume=True)`` carry on
-exactly where an interrupted run stopped.
+exactly where an interrupted run stopped. A SIGINT or SIGTERM lets the step in flight
+finish, writes the checkpoint there and raises ``TrainingInterrupted`` (a second one stops
+at once), so stopping a long training loses nothing.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ import functools
 import json
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,8 +72,12 @@ from interpbench.siit.evaluate import (
 from interpbench.siit.patching import collect, hooks_for, joint_forward, patched_forward
 
 CHECKPOINT = "checkpoint.pt"
-#: the numbers a training is scored by (the smallest of them; None counts as met)
+#: what a finished training writes (and the zoo installs)
 FILES = ("model.safetensors", "config.json", "circuit.json", "meta.json")
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """A training stopped by a signal, after writing its checkpoint (the message says where)."""
 
 
 @dataclass
@@ -475,6 +483,28 @@ def save_checkpoint(trainer: _Trainer, out_dir: Path, done: bool = False) -> Non
     write_atomic(out_dir / CHECKPOINT, lambda p: torch.save(trainer.state(done), p))
 
 
+@contextlib.contextmanager
+def _stop_requests():
+    """While training, a SIGINT or SIGTERM asks the loop to stop after the step in flight
+    (a list that gets the signal); a second one interrupts at once. Main thread only."""
+    asked: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield asked
+        return
+
+    def ask(signum, frame):
+        if asked:
+            raise KeyboardInterrupt
+        asked.append(signum)
+
+    previous = {sig: signal.signal(sig, ask) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield asked
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _check_resumable(saved: dict[str, Any], config: SIITConfig) -> None:
     old = json.loads(saved["config"])
     new = json.loads(config.model_dump_json())
@@ -551,46 +581,50 @@ def _train(case, config: SIITConfig, out: Path, progress, resume: bool, compiled
         stopped = "early-stop" if passed else "max-steps"
     losses: dict[str, float] = {}
     clock = time.perf_counter()
-    while not done and trainer.step < config.max_steps:
-        losses = trainer.train_step()
-        trainer.seconds += time.perf_counter() - clock
-        clock = time.perf_counter()
-        report("step", losses)
-        at_end = trainer.step >= config.max_steps
-        if trainer.step % config.eval_every == 0 or at_end:
-            result = trainer.evaluate()
-            passed = result.passed(config.threshold, config.joint_threshold, config.hidden_threshold)
-            restored = trainer.note_eval(result, allow_restore=not passed)
-            trainer.history.append(
-                {
-                    "step": trainer.step,
-                    "seconds": round(trainer.seconds, 3),
-                    "lr": lr_at(config, trainer.step - 1),
-                    "loss": {k: round(v, 6) for k, v in losses.items()},
-                    "accuracy": result.accuracy,
-                    "iia": result.iia,
-                    "strict_accuracy": result.strict_accuracy,
-                    "joint_strict_accuracy": result.joint_strict_accuracy,
-                    "structure_accuracy": result.structure_accuracy,
-                    "structure_hidden_effect": result.structure_hidden_effect,
-                    "passed": passed,
-                    "restored_best": restored,
-                }
-            )
+    with _stop_requests() as stop:
+        while not done and trainer.step < config.max_steps:
+            losses = trainer.train_step()
             trainer.seconds += time.perf_counter() - clock
             clock = time.perf_counter()
-            report("eval", losses, result, passed)
-            if restored:
-                report("restore", losses, result)
-            if passed and config.early_stop:
-                stopped = "early-stop"
-                break
-            if _stuck(trainer.history, config):
-                stopped = "stuck"
-                break
-        if trainer.step % config.checkpoint_every == 0 and not at_end:
-            save_checkpoint(trainer, out)
-            clock = time.perf_counter()
+            report("step", losses)
+            at_end = trainer.step >= config.max_steps
+            if trainer.step % config.eval_every == 0 or at_end:
+                result = trainer.evaluate()
+                passed = result.passed(config.threshold, config.joint_threshold, config.hidden_threshold)
+                restored = trainer.note_eval(result, allow_restore=not passed)
+                trainer.history.append(
+                    {
+                        "step": trainer.step,
+                        "seconds": round(trainer.seconds, 3),
+                        "lr": lr_at(config, trainer.step - 1),
+                        "loss": {k: round(v, 6) for k, v in losses.items()},
+                        "accuracy": result.accuracy,
+                        "iia": result.iia,
+                        "strict_accuracy": result.strict_accuracy,
+                        "joint_strict_accuracy": result.joint_strict_accuracy,
+                        "structure_accuracy": result.structure_accuracy,
+                        "structure_hidden_effect": result.structure_hidden_effect,
+                        "passed": passed,
+                        "restored_best": restored,
+                    }
+                )
+                trainer.seconds += time.perf_counter() - clock
+                clock = time.perf_counter()
+                report("eval", losses, result, passed)
+                if restored:
+                    report("restore", losses, result)
+                if passed and config.early_stop:
+                    stopped = "early-stop"
+                    break
+                if _stuck(trainer.history, config):
+                    stopped = "stuck"
+                    break
+            if trainer.step % config.checkpoint_every == 0 and not at_end:
+                save_checkpoint(trainer, out)
+                clock = time.perf_counter()
+            if stop:
+                save_checkpoint(trainer, out)
+                raise TrainingInterrupted(f"stopped at step {trainer.step}; its checkpoint in {out} resumes it")
 
     final_from = "last"
     if not passed and trainer.best is not None and not done:

@@ -35,9 +35,32 @@ class Outcome:
 
 
 def work_root() -> Path:
+    """Where trainings in progress keep their checkpoints unless told otherwise."""
     from interpbench.compiler.cache import cache_root
 
     return cache_root() / "zoo-build"
+
+
+def in_progress(work: Path) -> list[dict]:
+    """The unfinished trainings in a work folder: case, step, max_steps and the last
+    evaluation's numbers (None before the first), read from each checkpoint."""
+    import torch
+
+    from interpbench.siit.train import CHECKPOINT
+
+    found = []
+    for path in sorted(work.glob(f"case-*/{CHECKPOINT}")):
+        saved = torch.load(path, weights_only=True)
+        history = json.loads(saved["history"])
+        found.append(
+            {
+                "case": path.parent.name.removeprefix("case-"),
+                "step": int(saved["step"]),
+                "max_steps": json.loads(saved["config"])["max_steps"],
+                "last": history[-1] if history else None,
+            }
+        )
+    return found
 
 
 def build_order(cases: list) -> list:
@@ -133,9 +156,13 @@ def _rung(recorded: dict, ladder: list) -> int | None:
     return None
 
 
-def build_case(case, config, *, progress=None, retry: bool = False, structure: str | None = None) -> Outcome:
+def build_case(
+    case, config, *, progress=None, retry: bool = False, structure: str | None = None, work: Path | None = None
+) -> Outcome:
     """Keep, or train and install, the zoo's model for ``case`` (with ``structure``: the hard
-    track's model of that structure, trained with its preset on top of ``config``)."""
+    track's model of that structure, trained with its preset on top of ``config``). The
+    training runs in a folder under ``work`` (default ``work_root()``), removed once its
+    model is installed."""
     from interpbench.siit.hard import preset
     from interpbench.siit.store import read_meta
     from interpbench.siit.train import CHECKPOINT, train
@@ -159,30 +186,37 @@ def build_case(case, config, *, progress=None, retry: bool = False, structure: s
                     case.name, "kept", False, 0.0, f"not certified after attempt {rung + 1} of {len(ladder)}"
                 )
             config = ladder[rung + 1]
-    work = work_root() / (f"hard-{structure}" if structure else "") / f"case-{case.name}"
+    folder = (work or work_root()) / (f"hard-{structure}" if structure else "") / f"case-{case.name}"
     try:
-        result = train(case, config, work, progress=progress, resume=(work / CHECKPOINT).exists())
+        result = train(case, config, folder, progress=progress, resume=(folder / CHECKPOINT).exists())
     except ValueError as e:  # a checkpoint of other settings (a retry with new ones): start over
         if "cannot resume" not in str(e):
             raise
-        shutil.rmtree(work)
-        result = train(case, config, work, progress=progress)
-    install(work, case.name, structure)
+        shutil.rmtree(folder)
+        result = train(case, config, folder, progress=progress)
+    install(folder, case.name, structure)
+    shutil.rmtree(folder)  # the zoo has the model and its settings: a rerun keeps it, a retry starts afresh
     return Outcome(case.name, "trained", result.passed, time.perf_counter() - t0, f"{result.steps} steps")
 
 
 def build(
     cases: list, config, *, on_outcome: Callable[[Outcome], None] | None = None, progress=None, retry: bool = False,
-    structures: tuple[str | None, ...] = (None,),
+    structures: tuple[str | None, ...] = (None,), work: Path | None = None,
+    on_start: Callable[[str, str | None], None] | None = None,
 ) -> list[Outcome]:  # fmt: skip
     """Build the zoo for ``cases`` (cheapest first; ``structures``: the hard track's, None
     the zoo's own); a case whose training raises is reported and the build goes on. With
     ``retry``, a case that missed its certificate is trained again with the next rung of
-    ``RETRIES`` for what it missed."""
+    ``RETRIES`` for what it missed. ``work`` holds the trainings in progress (a folder one
+    keeps, such as a committed one, lets a build outlive the machine)."""
     outcomes = []
     for case, structure in itertools.product(build_order(cases), structures):
+        if on_start is not None:
+            on_start(case.name, structure)
         try:
-            outcome = build_case(case, config.model_copy(), progress=progress, retry=retry, structure=structure)
+            outcome = build_case(
+                case, config.model_copy(), progress=progress, retry=retry, structure=structure, work=work
+            )
         except Exception as e:  # one case's failure must not stop the rest of a long build
             outcome = Outcome(case.name, "failed", False, 0.0, f"{type(e).__name__}: {e}")
         outcome.structure = structure

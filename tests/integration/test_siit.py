@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from types import SimpleNamespace
 
@@ -12,7 +14,7 @@ import torch
 from interpbench.siit.config import SIITConfig, ll_config, ll_shape
 from interpbench.siit.correspondence import build_correspondence
 from interpbench.siit.store import evaluate_directory, load_model, load_trained, read_meta
-from interpbench.siit.train import CHECKPOINT, train
+from interpbench.siit.train import CHECKPOINT, TrainingInterrupted, train
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -133,6 +135,26 @@ def test_resume_continues_an_interrupted_run_exactly(tmp_path, separate_steps):
         return [{k: v for k, v in h.items() if k != "seconds"} for h in read_meta(d)["history"]]
 
     assert history(tmp_path / "whole") == history(tmp_path / "cut")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_training_at_the_step_in_flight_and_loses_nothing(tmp_path, sig):
+    """Ctrl-C or a kill mid-interval writes the checkpoint there (not at the last multiple of
+    checkpoint_every), and the resumed run ends with the uninterrupted run's weights."""
+    cfg = SIITConfig(seed=3, max_steps=16, eval_every=4, checkpoint_every=100, early_stop=False)
+    whole = train("3", cfg, tmp_path / "whole")
+
+    def signal_at_13(p):
+        if p.step == 13 and p.event == "step":
+            os.kill(os.getpid(), sig)
+
+    with pytest.raises(TrainingInterrupted, match="step 13"):
+        train("3", cfg, tmp_path / "cut", progress=signal_at_13)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are put back
+    steps = []
+    resumed = train("3", cfg, tmp_path / "cut", resume=True, progress=lambda p: steps.append(p.step))
+    assert steps[0] == 14
+    assert _same(_weights(whole.model), _weights(resumed.model))
 
 
 def test_resume_refuses_another_config(tmp_path):

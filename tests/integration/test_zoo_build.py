@@ -44,6 +44,25 @@ def test_a_missing_case_is_trained_installed_and_not_trained_twice(private_zoo):
     assert second.action == "kept" and second.detail == "already built"
 
 
+def test_a_build_resumes_from_a_kept_work_folder_and_clears_it_once_installed(private_zoo, tmp_path):
+    """``--work``: the folder a build stopped in (a committed one, on another machine) is
+    where the next build carries on; once the model is installed nothing is left there."""
+    case, work = registry.get_case("33"), tmp_path / "kept"
+    config = SIITConfig(max_steps=40, checkpoint_every=10, early_stop=False)
+
+    def stop_at_25(p):
+        if p.step == 25:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        zoo_build.build([case], config, work=work, progress=stop_at_25)
+    assert (work / "case-33" / "checkpoint.pt").exists() and zoo.find("33") is None
+    steps = []
+    (outcome,) = zoo_build.build([case], config, work=work, progress=lambda p: steps.append(p.step))
+    assert outcome.action == "trained" and steps[0] == 21  # from the checkpoint at step 20
+    assert (private_zoo / "case-33" / "meta.json").exists() and not (work / "case-33").exists()
+
+
 def test_one_failing_case_does_not_stop_the_build(private_zoo, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
