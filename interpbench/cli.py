@@ -477,22 +477,32 @@ def sweep(
 
 
 @cli.command()
-@click.argument("folder", type=click.Path(exists=True, file_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "html"]), default="markdown", show_default=True)
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--format", "fmt", type=click.Choice(["markdown", "csv", "html", "records"]), default="markdown", show_default=True,
+    help="records: every run in one .jsonl file, without per-edge scores (to commit beside a report).",
+)  # fmt: skip
 @click.option("--metric", default="edge_auroc", show_default=True, help="Metric of the per-case table.")
 @click.option("--out", type=OutPath(dir_okay=False), help="Write the report here instead of stdout.")
-def report(folder: str, fmt: str, metric: str, out: str | None) -> None:
-    """Tables of a results folder: leaderboard and per-case scores."""
-    from interpbench.results.report import render
+def report(sources: tuple[str, ...], fmt: str, metric: str, out: str | None) -> None:
+    """Tables of results: leaderboard and per-case scores.
 
-    text, skipped = render(folder, fmt, metric)
+    SOURCES are sweep folders and records files (.jsonl, written by --format records); a run
+    in several of them counts once, as the last one has it.
+    """
+    from interpbench.results.report import archive, render
+
+    try:
+        text, skipped = archive(sources) if fmt == "records" else render(sources, fmt, metric)
+    except ValueError as e:
+        raise InterpbenchError(str(e)) from None
     for line in skipped:
         click.echo(f"interpbench: skipped {line}", err=True)
     if out:
         Path(out).write_text(text)
         click.echo(f"wrote {out}")
     else:
-        click.echo(text)
+        click.echo(text, nl=fmt != "records")
 
 
 @cli.command()

@@ -1,10 +1,17 @@
-"""Results as tables: one DataFrame row per run, a leaderboard, per-case tables."""
+"""Results as tables: one DataFrame row per run, a leaderboard, per-case tables.
+
+Records come from a sweep's folder (one JSON file per run) or from a records file
+(``.jsonl``, one run per line), which ``archive`` writes: every record with what the
+report reads (metrics, curves, the circuit sets it draws, timings) and without the
+per-edge scores, small enough to commit beside the report it reproduces.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Iterator, Sequence
 
 import pandas as pd
 from pydantic import ValidationError
@@ -26,26 +33,81 @@ class Loaded:
     skipped: list[str] = field(default_factory=list)  # "file: why"
 
 
-def load_results(folder: str | Path) -> Loaded:
-    """Every valid record under ``folder``; invalid files and records of another schema version
-    (other metric conventions) are skipped by name."""
-    rows, skipped = [], []
-    for path in sorted(Path(folder).rglob("*.json")):
-        try:
-            raw = json.loads(path.read_text())
-            version = raw.get("schema_version", 0) if isinstance(raw, dict) else 0
-            if version != SCHEMA_VERSION:
-                age = "newer" if isinstance(version, int) and version > SCHEMA_VERSION else "another"
-                skipped.append(
-                    f"{path.name}: written by {age} schema (version {version!r}, this is {SCHEMA_VERSION}); rerun the sweep"
-                )
+RECORDS_SUFFIX = ".jsonl"
+#: the sets a records file keeps: what the report draws and lists
+ARCHIVED_SETS = (*CIRCUIT_SETS, "node_gt_constant")
+
+
+def _raw_records(source: Path) -> Iterator[tuple[str, str | Exception]]:
+    """(name, text) of every record in a results folder (its ``*.json`` files, by file) or a
+    records file (one per line, named ``file:line``); an unreadable one comes as its error."""
+    if source.is_dir():
+        for path in sorted(source.rglob("*.json")):
+            try:
+                yield path.name, path.read_text()
+            except OSError as e:
+                yield path.name, e
+        return
+    if source.suffix != RECORDS_SUFFIX:
+        raise ValueError(f"{source}: neither a results folder nor a records file ({RECORDS_SUFFIX})")
+    for number, line in enumerate(source.read_text().splitlines(), 1):
+        if line.strip():
+            yield f"{source.name}:{number}", line
+
+
+def _results(sources: Iterable[str | Path]) -> tuple[list[tuple[str, RunResult]], list[str]]:
+    """Every valid record of ``sources`` by name, and the skipped ones ("name: why"): invalid
+    text, and records of another schema version (other metric conventions). A run found
+    twice (an archive and the sweep that adds to it) counts once, as its last source has it."""
+    found: dict[tuple, tuple[str, RunResult]] = {}
+    skipped = []
+    for source in sources:
+        for name, text in _raw_records(Path(source)):
+            try:
+                if isinstance(text, Exception):
+                    raise text
+                raw = json.loads(text)
+                version = raw.get("schema_version", 0) if isinstance(raw, dict) else 0
+                if version != SCHEMA_VERSION:
+                    age = "newer" if isinstance(version, int) and version > SCHEMA_VERSION else "another"
+                    skipped.append(
+                        f"{name}: written by {age} schema (version {version!r}, this is {SCHEMA_VERSION}); "
+                        "rerun the sweep"
+                    )
+                    continue
+                result = RunResult.model_validate(raw)
+            except (OSError, ValueError, ValidationError, RecursionError) as e:
+                skipped.append(f"{name}: {(str(e).splitlines() or [type(e).__name__])[0]}")
                 continue
-            result = RunResult.model_validate(raw)
-        except (OSError, ValueError, ValidationError, RecursionError) as e:
-            skipped.append(f"{path.name}: {(str(e).splitlines() or [type(e).__name__])[0]}")
-            continue
+            run = (result.case, result.loader, result.method, json.dumps(result.config, sort_keys=True),
+                   result.seed, result.n_examples, result.positions)  # fmt: skip
+            found.pop(run, None)  # re-inserted: the order is the last source's
+            found[run] = (name, result)
+    return list(found.values()), skipped
+
+
+def archive(sources: Iterable[str | Path]) -> tuple[str, list[str]]:
+    """The records of ``sources`` as a records file's text (one slim record per line, in a
+    stable order), and the skipped ones. Per-edge scores are left out, so ``rescore`` cannot
+    run on it: a new scoring convention needs the sweep's folder or a new sweep."""
+    results, skipped = _results(sources)
+    lines = sorted(
+        r.model_copy(
+            update={"scores": None, "sets": {k: v for k, v in r.sets.items() if k in ARCHIVED_SETS}}
+        ).model_dump_json()
+        for _, r in results
+    )
+    return "".join(line + "\n" for line in lines), skipped
+
+
+def load_results(*sources: str | Path) -> Loaded:
+    """Every valid record of ``sources`` (results folders and records files); invalid ones
+    and records of another schema version (other metric conventions) are skipped by name."""
+    rows = []
+    results, skipped = _results(sources)
+    for label, result in results:
         row = {
-            "file": path.name,
+            "file": label,
             "case": result.case,
             "loader": result.loader,
             "method": result.method,
@@ -396,9 +458,12 @@ def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(folder: str | Path, fmt: str = "markdown", metric: str = "edge_auroc") -> tuple[str, list[str]]:
-    """The report as text, and the files that were skipped."""
-    loaded = load_results(folder)
+def render(
+    sources: str | Path | Sequence[str | Path], fmt: str = "markdown", metric: str = "edge_auroc"
+) -> tuple[str, list[str]]:
+    """The report of ``sources`` (results folders and records files) as text, and the
+    records that were skipped."""
+    loaded = load_results(*([sources] if isinstance(sources, (str, Path)) else sources))
     frame = loaded.frame
     if metric not in SCORE_COLUMNS:
         from interpbench.errors import UnknownName

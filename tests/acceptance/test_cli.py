@@ -120,6 +120,7 @@ def test_run_table_and_set(tmp_path):
         ),
         (["sweep", "--cases", "3", "--methods", "eap", "--seeds", "-1", "--out", "x"], "--seeds must be"),
         (["report", ".", "--metric", "NODE_AUROC"], "unknown metric 'NODE_AUROC'"),
+        (["report", "README.md"], "README.md: neither a results folder nor a records file (.jsonl)"),
         (["eval", "--case", "3", "--loader", "nope"], "unknown loader 'nope'"),
         (["run", "--case", "3", "--method", "eap", "--out", "README.md/x.json"], "README.md is not a folder"),
         (

@@ -1,12 +1,21 @@
 """Report numbers against hand-computed values; statistics against scipy."""
 
+import io
 import json
 
 import pandas as pd
 import pytest
 from scipy.stats import wilcoxon
 
-from interpbench.results.report import leaderboard, load_results, pairwise, per_case, render, vargha_delaney_a12
+from interpbench.results.report import (
+    archive,
+    leaderboard,
+    load_results,
+    pairwise,
+    per_case,
+    render,
+    vargha_delaney_a12,
+)
 from interpbench.schemas import RunResult
 
 AUROCS = {  # method -> case -> edge AUROC
@@ -195,3 +204,43 @@ def test_loader_effects_are_paired_changes_with_their_statistics(tmp_path):
     assert row["wilcoxon_p"] == pytest.approx(wilcoxon(ours, theirs).pvalue)
     assert row["a12"] == pytest.approx(vargha_delaney_a12(ours, theirs)) and row["a12"] < 0.5
     assert loader_effects(load_results(tmp_path).frame[lambda f: f["loader"] == "siit"]).empty
+
+
+def test_a_records_file_reproduces_the_report_without_the_scores(results, tmp_path_factory):
+    """``report --format records``: committed beside a report, it renders the same report; the
+    per-edge scores and the sets the report does not draw are left out."""
+    full = record("1", "acdc", 1.0)
+    full["scores"] = {"level": "node", "nodes": {"blocks.0.hook_mlp_out": 0.5}}
+    full["sets"] = {"edge_tp": ["a->b"], "edge_fp": [], "edge_fn": [], "edge_gt": ["a->b"], "node_gt_constant": []}
+    (results / "acdc-1.json").write_text(json.dumps(full))
+    text, skipped = archive([results])
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert not skipped and len(lines) == 8
+    (kept,) = [r for r in lines if (r["case"], r["method"]) == ("1", "acdc")]
+    assert kept["scores"] is None
+    assert kept["sets"] == {"edge_tp": ["a->b"], "edge_fp": [], "edge_fn": [], "node_gt_constant": []}
+    records = tmp_path_factory.mktemp("archive") / "zoo-runs.jsonl"
+    records.write_text(text)
+    assert render(records)[0] == render(results)[0]
+
+    def table(source):
+        frame = pd.read_csv(io.StringIO(render(source, "csv")[0])).drop(columns="file")
+        return frame.sort_values(["method", "case"]).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(table(records), table(results))
+
+
+def test_a_run_in_a_records_file_and_a_later_sweep_counts_once_as_the_later_one(results, tmp_path_factory):
+    records = tmp_path_factory.mktemp("archive") / "zoo-runs.jsonl"
+    records.write_text(archive([results])[0])
+    newer = tmp_path_factory.mktemp("newer")
+    (newer / "acdc-2.json").write_text(json.dumps(record("2", "acdc", 0.1)))
+    frame = load_results(records, newer).frame
+    assert len(frame) == 8
+    assert frame.set_index(["method", "case"]).loc[("acdc", "2"), "edge_auroc"] == 0.1
+
+
+def test_a_file_that_is_not_a_records_file_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("{}")
+    with pytest.raises(ValueError, match="neither a results folder nor a records file"):
+        load_results(tmp_path / "notes.txt")
