@@ -2,8 +2,9 @@
 
 Records come from a sweep's folder (one JSON file per run) or from a records file
 (``.jsonl``, one run per line), which ``archive`` writes: every record with what the
-report reads (metrics, curves, the circuit sets it draws, timings) and without the
-per-edge scores, small enough to commit beside the report it reproduces.
+report reads (metrics, timings, the curves it plots and circuit sets it draws) and
+without the per-edge scores and other curves, small enough to commit beside the report
+it reproduces.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class Loaded:
 
 
 RECORDS_SUFFIX = ".jsonl"
-#: the sets a records file keeps: what the report draws and lists
+#: the sets a records file keeps: what the report draws and lists (and of the curves, ``CURVES``)
 ARCHIVED_SETS = (*CIRCUIT_SETS, "node_gt_constant")
 
 
@@ -93,7 +94,11 @@ def archive(sources: Iterable[str | Path]) -> tuple[str, list[str]]:
     results, skipped = _results(sources)
     lines = sorted(
         r.model_copy(
-            update={"scores": None, "sets": {k: v for k, v in r.sets.items() if k in ARCHIVED_SETS}}
+            update={
+                "scores": None,
+                "sets": {k: v for k, v in r.sets.items() if k in ARCHIVED_SETS},
+                "curves": {k: v for k, v in r.curves.items() if k in CURVES},
+            }
         ).model_dump_json()
         for _, r in results
     )

@@ -208,16 +208,17 @@ def test_loader_effects_are_paired_changes_with_their_statistics(tmp_path):
 
 def test_a_records_file_reproduces_the_report_without_the_scores(results, tmp_path_factory):
     """``report --format records``: committed beside a report, it renders the same report; the
-    per-edge scores and the sets the report does not draw are left out."""
+    per-edge scores and the sets and curves the report does not draw are left out."""
     full = record("1", "acdc", 1.0)
     full["scores"] = {"level": "node", "nodes": {"blocks.0.hook_mlp_out": 0.5}}
     full["sets"] = {"edge_tp": ["a->b"], "edge_fp": [], "edge_fn": [], "edge_gt": ["a->b"], "node_gt_constant": []}
+    full["curves"] = {"edge_roc": [[0.0, 0.0], [1.0, 1.0]], "edge_qkv_roc": [[0.0, 0.0], [1.0, 1.0]]}
     (results / "acdc-1.json").write_text(json.dumps(full))
     text, skipped = archive([results])
     lines = [json.loads(line) for line in text.splitlines()]
     assert not skipped and len(lines) == 8
     (kept,) = [r for r in lines if (r["case"], r["method"]) == ("1", "acdc")]
-    assert kept["scores"] is None
+    assert kept["scores"] is None and kept["curves"] == {"edge_roc": [[0.0, 0.0], [1.0, 1.0]]}
     assert kept["sets"] == {"edge_tp": ["a->b"], "edge_fp": [], "edge_fn": [], "node_gt_constant": []}
     records = tmp_path_factory.mktemp("archive") / "zoo-runs.jsonl"
     records.write_text(text)
