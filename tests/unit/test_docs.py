@@ -34,3 +34,13 @@ def test_relative_links_point_at_files_in_the_repository(page):
         resolved = (path.parent / target).resolve().relative_to(ROOT)
         is_dir = any(t.startswith(f"{resolved.as_posix()}/") for t in tracked)
         assert resolved.as_posix() in tracked or is_dir, f"{page} links to {target}, which git does not track"
+
+
+def test_the_published_zoo_leaderboard_is_what_its_committed_runs_give():
+    """docs/results/zoo.md is `interpbench report docs/results/zoo-runs.jsonl`: a number in the
+    leaderboard cannot be edited by hand or left behind when the runs change."""
+    from interpbench.results.report import render
+
+    text, skipped = render(DOCS / "results" / "zoo-runs.jsonl")
+    assert not skipped
+    assert (DOCS / "results" / "zoo.md").read_text() == text, "regenerate: interpbench report ... (docs/leaderboard.md)"
