@@ -794,13 +794,20 @@ def export(case_name: str, fmt: str, out: str, model_dir: str | None) -> None:
 @click.option(
     "--hard", is_flag=True, help="The hard track: models with redundant, backup, cancelling and sparse circuits."
 )
+@click.option(
+    "--work",
+    type=click.Path(file_okay=False),
+    help="The work folder of a zoo build, whose trainings in progress are listed after the table "
+    "(default: the cache's zoo-build/).",
+)
 @click.pass_context
-def zoo(ctx: click.Context, as_json: bool, hard: bool) -> None:
+def zoo(ctx: click.Context, as_json: bool, hard: bool, work: str | None) -> None:
     """The trained models shipped with interpbench: their certificates and training figures.
 
     A model is certified when accuracy, IIA and strict accuracy reach 99.5 % and the
     joint strict accuracy (every unmapped node resampled at once) 99 %; uncertified ones
-    are listed with the reason and served by no loader.
+    are listed with the reason and served by no loader. Trainings a zoo build left in
+    progress follow the table.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -891,6 +898,11 @@ def zoo(ctx: click.Context, as_json: bool, hard: bool) -> None:
     certified = sum(r["passed"] for r in rows)
     total = sum(r["size_bytes"] for r in rows)
     click.echo(f"{certified} of {len(rows)} models certified; {total / 2**20:.1f} MiB of weights")
+    from interpbench.siit.zoo_build import describe, in_progress, work_root
+
+    folder = Path(work) if work else work_root()
+    for training in [] if hard else in_progress(folder):
+        click.echo(f"in training ({folder}): {describe(training)}")
 
 
 @zoo.command("build")

@@ -195,14 +195,7 @@ def render_zoo() -> str:
             "In training, with checkpoints in `zoo-work/` (`interpbench zoo build --work zoo-work` goes on):",
             "",
         ]
-        for t in training:
-            last = t["last"]
-            scores = (
-                f"; IIA {last['iia']:.4f}, joint strict {last['joint_strict_accuracy']:.4f} at its last evaluation"
-                if last
-                else ""
-            )
-            lines.append(f"- case {t['case']}: step {t['step']:,} of {t['max_steps']:,}{scores}")
+        lines += [f"- {zoo_build.describe(t)}" for t in training]
     lines += ["", "## Node effects", "", "In-circuit nodes must matter, out-of-circuit nodes must not.", ""]
     for e in entries:
         recorded = EvalResult.from_dict(read_meta(zoo.zoo_dir(e["case"]))["metrics"])

@@ -63,6 +63,17 @@ def in_progress(work: Path) -> list[dict]:
     return found
 
 
+def describe(training: dict) -> str:
+    """One line for an ``in_progress`` entry: where it is, and how its last evaluation went."""
+    last = training["last"]
+    scores = (
+        f"; IIA {last['iia']:.4f}, joint strict {last['joint_strict_accuracy']:.4f} at its last evaluation"
+        if last
+        else ""
+    )
+    return f"case {training['case']}: step {training['step']:,} of {training['max_steps']:,}{scores}"
+
+
 def build_order(cases: list) -> list:
     """Cheapest first: the compiled model's parameter count, then the case number."""
     from interpbench.compiler import load_compiled

@@ -4,8 +4,10 @@ import json
 import shutil
 
 import pytest
+from click.testing import CliRunner
 
 from interpbench import registry
+from interpbench.cli import cli
 from interpbench.siit import zoo, zoo_build
 from interpbench.siit.config import SIITConfig
 
@@ -57,6 +59,8 @@ def test_a_build_resumes_from_a_kept_work_folder_and_clears_it_once_installed(pr
     with pytest.raises(KeyboardInterrupt):
         zoo_build.build([case], config, work=work, progress=stop_at_25)
     assert (work / "case-33" / "checkpoint.pt").exists() and zoo.find("33") is None
+    listed = CliRunner().invoke(cli, ["zoo", "--work", str(work)]).output
+    assert "in training" in listed and "case 33: step 20 of 40" in listed  # `interpbench zoo` shows where it stands
     steps = []
     (outcome,) = zoo_build.build([case], config, work=work, progress=lambda p: steps.append(p.step))
     assert outcome.action == "trained" and steps[0] == 21  # from the checkpoint at step 20
