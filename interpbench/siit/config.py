@@ -63,12 +63,6 @@ class SIITConfig(BaseModel):
     separate_steps: bool = Field(
         False, description="One optimiser step per loss term (InterpBench's default) instead of one on their sum."
     )
-    iit_sampling: Literal["uniform", "by-iia"] = Field(
-        "uniform",
-        description="How an IIT sample picks its mapped HL node: uniformly (SIIT), or half the samples "
-        "uniformly and half in proportion to each node's IIA shortfall (1 - IIA) at the last evaluation, so "
-        "the nodes that lag get more of them.",
-    )
     strict_sampling: Literal["individual", "subset", "all"] = Field(
         "subset",
         description="Unmapped nodes resampled per strict sample: one at random (InterpBench's default), "

@@ -296,7 +296,6 @@ class _Trainer:
         self.best: dict[str, Any] | None = None  # {"score", "step", "model", "optimizer"}
         self.evals_since_best = 0
         self.restores = 0
-        self.shortfall: torch.Tensor | None = None  # per mapped HL node, 1 - IIA at the last evaluation
 
     # one training step
     def train_step(self) -> dict[str, float]:
@@ -305,7 +304,7 @@ class _Trainer:
         bi = torch.randint(n, (B,), generator=g)
         si = torch.randint(n, (B,), generator=g)
         n_map, n_unmap = len(self.groups), len(self.unmapped_ll)
-        iit_pick = self._iit_picks(B)
+        iit_pick = torch.randint(max(1, n_map), (B,), generator=g)
         strict_pick = torch.randint(max(1, n_unmap), (B,), generator=g)
         strict_subset = torch.rand((B, max(1, n_unmap)), generator=g) < c.strict_p
         base, src, y_base = s.train_x[bi], s.train_x[si], s.train_y[bi]
@@ -382,18 +381,6 @@ class _Trainer:
         self.step += 1
         return losses
 
-    def _iit_picks(self, B: int) -> torch.Tensor:
-        """Each IIT sample's mapped HL node (an index into ``hl_nodes``), by ``iit_sampling``."""
-        n_map = max(1, len(self.groups))
-        if self.config.iit_sampling == "uniform" or self.shortfall is None or self.shortfall.sum() <= 0:
-            return torch.randint(n_map, (B,), generator=self.gen)
-        chance = 0.5 / n_map + 0.5 * self.shortfall / self.shortfall.sum()
-        return torch.multinomial(chance, B, replacement=True, generator=self.gen)
-
-    def note_iia(self, result: EvalResult) -> None:
-        """Each mapped HL node's IIA shortfall at this evaluation, for ``iit_sampling="by-iia"``."""
-        self.shortfall = torch.tensor([1 - result.iia_per_node.get(n, 1.0) for n in self.s.corr.hl_nodes])
-
     def _structured(self, pick: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """A ``structure_share`` of the IIT samples resample a random non-empty subset of the
         structured group instead. Returns the HL node picked per sample, the LL sites patched
@@ -468,7 +455,6 @@ class _Trainer:
             "history": json.dumps(self.history),
             "config": self.config.model_dump_json(),
             "done": done,
-            "shortfall": self.shortfall,
         }
 
     def load(self, ckpt: dict[str, Any]) -> None:
@@ -481,7 +467,6 @@ class _Trainer:
         self.evals_since_best = int(ckpt["evals_since_best"])
         self.restores = int(ckpt["restores"])
         self.history = json.loads(ckpt["history"])
-        self.shortfall = ckpt.get("shortfall")  # absent from checkpoints written before by-iia sampling
 
 
 def _stuck(history: list[dict[str, Any]], config: SIITConfig) -> bool:
@@ -608,7 +593,6 @@ def _train(case, config: SIITConfig, out: Path, progress, resume: bool, compiled
                 result = trainer.evaluate()
                 passed = result.passed(config.threshold, config.joint_threshold, config.hidden_threshold)
                 restored = trainer.note_eval(result, allow_restore=not passed)
-                trainer.note_iia(result)
                 trainer.history.append(
                     {
                         "step": trainer.step,

@@ -113,10 +113,10 @@ class _Interrupt(Exception):
     pass
 
 
-@pytest.mark.parametrize("separate_steps, iit_sampling", [(False, "uniform"), (True, "uniform"), (False, "by-iia")])
-def test_resume_continues_an_interrupted_run_exactly(tmp_path, separate_steps, iit_sampling):
+@pytest.mark.parametrize("separate_steps", [False, True])
+def test_resume_continues_an_interrupted_run_exactly(tmp_path, separate_steps):
     cfg = SIITConfig(seed=3, max_steps=24, eval_every=4, checkpoint_every=5, early_stop=False,
-                     restore_best_after=1, separate_steps=separate_steps, iit_sampling=iit_sampling)  # fmt: skip
+                     restore_best_after=1, separate_steps=separate_steps)  # fmt: skip
     whole = train("3", cfg, tmp_path / "whole")
 
     def stop_at_13(p):
@@ -170,28 +170,12 @@ def test_a_checkpoint_from_before_a_new_setting_resumes_as_if_it_had_its_default
         train("3", cfg, tmp_path, progress=stop_at_4)
     saved = torch.load(tmp_path / CHECKPOINT, weights_only=True)
     older = json.loads(saved["config"])
-    del older["iit_sampling"]
+    del older["width_factor"]
     saved["config"] = json.dumps(older)
     torch.save(saved, tmp_path / CHECKPOINT)
-    with pytest.raises(ValueError, match="iit_sampling"):
-        train("3", cfg.model_copy(update={"iit_sampling": "by-iia"}), tmp_path, resume=True)
+    with pytest.raises(ValueError, match="width_factor"):
+        train("3", cfg.model_copy(update={"width_factor": 2.0}), tmp_path, resume=True)
     assert train("3", cfg, tmp_path, resume=True).steps == 6
-
-
-def test_by_iia_sampling_sends_the_lagging_node_more_iit_samples():
-    from interpbench.siit.train import _Trainer, new_ll_model, plain_copy, prepare
-
-    cfg = SIITConfig(seed=0, iit_sampling="by-iia")
-    s = prepare("3", cfg)
-    trainer = _Trainer(s, cfg, plain_copy(new_ll_model(s.ll_cfg, 0)))
-    n = len(s.corr.hl_nodes)
-    assert n >= 2
-    uniform = torch.bincount(trainer._iit_picks(20_000), minlength=n) / 20_000
-    assert torch.allclose(uniform, torch.full((n,), 1 / n), atol=0.02)  # before any evaluation
-    trainer.note_iia(SimpleNamespace(iia_per_node={s.corr.hl_nodes[0]: 0.7}))  # the others at 1.0
-    share = torch.bincount(trainer._iit_picks(20_000), minlength=n) / 20_000
-    assert share[0] == pytest.approx(0.5 / n + 0.5, abs=0.02)
-    assert torch.allclose(share[1:], torch.full((n - 1,), 0.5 / n), atol=0.02)
 
 
 def test_resume_refuses_another_config(tmp_path):
