@@ -43,28 +43,30 @@ def work_root() -> Path:
 
 def in_progress(work: Path) -> list[dict]:
     """The unfinished trainings in a work folder: case, step, max_steps and the last
-    evaluation's numbers (None before the first), read from each checkpoint."""
+    evaluation's numbers (None before the first), read from each checkpoint; one that
+    cannot be read is listed with ``error`` (the build fails that case until it is removed)."""
     import torch
 
     from interpbench.siit.train import CHECKPOINT
 
     found = []
     for path in sorted(work.glob(f"case-*/{CHECKPOINT}")):
-        saved = torch.load(path, weights_only=True)
-        history = json.loads(saved["history"])
-        found.append(
-            {
-                "case": path.parent.name.removeprefix("case-"),
-                "step": int(saved["step"]),
-                "max_steps": json.loads(saved["config"])["max_steps"],
-                "last": history[-1] if history else None,
-            }
-        )
+        case = path.parent.name.removeprefix("case-")
+        try:
+            saved = torch.load(path, weights_only=True)
+            history = json.loads(saved["history"])
+            entry = {"case": case, "step": int(saved["step"]), "max_steps": json.loads(saved["config"])["max_steps"]}
+        except Exception as e:  # noqa: BLE001 - whatever is wrong with the file, the listing goes on
+            found.append({"case": case, "error": type(e).__name__})
+            continue
+        found.append({**entry, "last": history[-1] if history else None})
     return found
 
 
 def describe(training: dict) -> str:
     """One line for an ``in_progress`` entry: where it is, and how its last evaluation went."""
+    if "error" in training:
+        return f"case {training['case']}: unreadable checkpoint ({training['error']}); remove it to start over"
     last = training["last"]
     scores = (
         f"; IIA {last['iia']:.4f}, joint strict {last['joint_strict_accuracy']:.4f} at its last evaluation"

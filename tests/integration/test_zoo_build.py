@@ -147,3 +147,10 @@ def test_an_uncertified_case_climbs_the_ladder_of_what_it_missed(private_zoo, mo
     assert [(c.strict_joint_share, c.width_factor, c.compress_resid, c.max_steps) for c in seen] == climbed
     (last,) = zoo_build.build([case], config, retry=True)
     assert last.detail == f"not certified after attempt {len(climbed) + 1} of {len(climbed) + 1}"
+
+
+def test_an_unreadable_checkpoint_is_listed_as_such_not_loaded(tmp_path):
+    (tmp_path / "case-9").mkdir()
+    (tmp_path / "case-9" / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    (entry,) = zoo_build.in_progress(tmp_path)
+    assert zoo_build.describe(entry) == "case 9: unreadable checkpoint (UnpicklingError); remove it to start over"
