@@ -486,7 +486,8 @@ def save_checkpoint(trainer: _Trainer, out_dir: Path, done: bool = False) -> Non
 @contextlib.contextmanager
 def _stop_requests():
     """While training, a SIGINT or SIGTERM asks the loop to stop after the step in flight
-    (a list that gets the signal); a second one interrupts at once. Main thread only."""
+    (a list that gets the signal); a second one interrupts at once. Main thread only, and
+    not for a signal the process was told to ignore (``nohup``, a shell's background job)."""
     asked: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield asked
@@ -497,7 +498,8 @@ def _stop_requests():
             raise KeyboardInterrupt
         asked.append(signum)
 
-    previous = {sig: signal.signal(sig, ask) for sig in (signal.SIGINT, signal.SIGTERM)}
+    wanted = [sig for sig in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(sig) is not signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, ask) for sig in wanted}
     try:
         yield asked
     finally:

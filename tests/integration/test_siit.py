@@ -137,12 +137,23 @@ def test_resume_continues_an_interrupted_run_exactly(tmp_path, separate_steps):
     assert history(tmp_path / "whole") == history(tmp_path / "cut")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_stops_training_at_the_step_in_flight_and_loses_nothing(tmp_path, sig):
+@pytest.fixture
+def signal_handled(request):
+    """The signal as an interactive shell leaves it (CI may start us with SIGINT ignored)."""
+    sig = request.param
+    previous = signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
+    yield sig
+    signal.signal(sig, previous)
+
+
+@pytest.mark.parametrize("signal_handled", [signal.SIGINT, signal.SIGTERM], indirect=True)
+def test_a_signal_stops_training_at_the_step_in_flight_and_loses_nothing(tmp_path, signal_handled):
     """Ctrl-C or a kill mid-interval writes the checkpoint there (not at the last multiple of
     checkpoint_every), and the resumed run ends with the uninterrupted run's weights."""
+    sig = signal_handled
     cfg = SIITConfig(seed=3, max_steps=16, eval_every=4, checkpoint_every=100, early_stop=False)
     whole = train("3", cfg, tmp_path / "whole")
+    before = signal.getsignal(sig)
 
     def signal_at_13(p):
         if p.step == 13 and p.event == "step":
@@ -150,11 +161,26 @@ def test_a_signal_stops_training_at_the_step_in_flight_and_loses_nothing(tmp_pat
 
     with pytest.raises(TrainingInterrupted, match="step 13"):
         train("3", cfg, tmp_path / "cut", progress=signal_at_13)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are put back
+    assert signal.getsignal(sig) is before  # the handler is put back
     steps = []
     resumed = train("3", cfg, tmp_path / "cut", resume=True, progress=lambda p: steps.append(p.step))
     assert steps[0] == 14
     assert _same(_weights(whole.model), _weights(resumed.model))
+
+
+def test_a_signal_the_process_ignores_stays_ignored(tmp_path):
+    """Started under nohup or in the background, a training leaves SIGINT ignored."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+
+        def signal_at_3(p):
+            if p.step == 3 and p.event == "step":
+                os.kill(os.getpid(), signal.SIGINT)
+
+        result = train("3", SIITConfig(seed=0, max_steps=6, early_stop=False), tmp_path, progress=signal_at_3)
+        assert result.steps == 6 and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_a_checkpoint_from_before_a_new_setting_resumes_as_if_it_had_its_default(tmp_path):
