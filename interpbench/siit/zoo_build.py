@@ -18,7 +18,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from interpbench.formats.atomic import write_atomic
 from interpbench.siit import zoo
@@ -41,7 +41,7 @@ def work_root() -> Path:
     return cache_root() / "zoo-build"
 
 
-def in_progress(work: Path) -> list[dict]:
+def in_progress(work: Path) -> list[dict[str, Any]]:
     """The unfinished trainings in a work folder: case, step, max_steps and the last
     evaluation's numbers (None before the first), read from each checkpoint; one that
     cannot be read is listed with ``error`` (the build fails that case until it is removed)."""
@@ -49,13 +49,17 @@ def in_progress(work: Path) -> list[dict]:
 
     from interpbench.siit.train import CHECKPOINT
 
-    found = []
+    found: list[dict[str, Any]] = []
     for path in sorted(work.glob(f"case-*/{CHECKPOINT}")):
         case = path.parent.name.removeprefix("case-")
         try:
             saved = torch.load(path, weights_only=True)
             history = json.loads(saved["history"])
-            entry = {"case": case, "step": int(saved["step"]), "max_steps": json.loads(saved["config"])["max_steps"]}
+            entry: dict[str, Any] = {
+                "case": case,
+                "step": int(saved["step"]),
+                "max_steps": json.loads(saved["config"])["max_steps"],
+            }
         except Exception as e:  # noqa: BLE001 - whatever is wrong with the file, the listing goes on
             found.append({"case": case, "error": type(e).__name__})
             continue
